@@ -1,0 +1,2 @@
+export type * from './options.js'
+export type * from './persistence/store.js'

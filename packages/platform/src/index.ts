@@ -1,0 +1,2 @@
+import { y } from '@strata/broker'
+export const z = y

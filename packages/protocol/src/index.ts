@@ -1,0 +1,3 @@
+export * from './errors.js'
+export * from './packets.js'
+export * from './reason-codes.js'
