@@ -1,2 +1,7 @@
-import { y } from '@strata/broker'
-export const z = y
+export { startPlatform, type RunningPlatform } from './platform.js'
+export { loadConfig, type LoadOptions } from './config/load.js'
+export type { StrataConfig, TlsConfig, Port, LogLevel } from './config/schema.js'
+export { StrataError, ConfigError, type PlatformErrorCode } from './errors.js'
+export { PasswordFile } from './auth/password-file.js'
+export { hashPassword, verifyPassword } from './auth/password-hash.js'
+export type { Listener } from './transports/listener.js'

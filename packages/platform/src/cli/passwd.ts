@@ -1,0 +1,82 @@
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { Command } from 'commander'
+import { PasswordFile } from '../auth/password-file.js'
+import { loadConfig } from '../config/load.js'
+import { StrataError } from '../errors.js'
+
+interface PasswdFlags {
+  dataDir?: string
+  passwordFile?: string
+  delete?: boolean
+  list?: boolean
+  passwordStdin?: boolean
+}
+
+/** Reads one line from stdin; from a terminal, without echoing it. */
+async function readPassword(prompt: string): Promise<string> {
+  const tty = process.stdin.isTTY
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: tty })
+  if (tty) {
+    process.stderr.write(prompt)
+    // Swallow the echo of every typed character.
+    ;(rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {}
+  }
+  try {
+    for await (const line of rl) {
+      if (tty) process.stderr.write('\n')
+      return line
+    }
+    return ''
+  } finally {
+    rl.close()
+  }
+}
+
+export function registerPasswd(program: Command): void {
+  program
+    .command('passwd')
+    .description('add, change, delete or list MQTT users in the password file (scrypt hashes)')
+    .argument('[username]', 'the MQTT username')
+    .option('-d, --data-dir <dir>', 'data dir whose password file to edit (default: ./data or $STRATA_DATA)')
+    .option('--password-file <file>', 'the password file (default: <data-dir>/passwords)')
+    .option('--password-stdin', 'read the password from standard input instead of prompting')
+    .option('-D, --delete', 'delete the user')
+    .option('-l, --list', 'list the usernames')
+    .addHelpText(
+      'after',
+      `
+A running "strata up" picks up changes within a second.
+
+Examples:
+  $ strata passwd sensor-01                        # prompts for the password
+  $ echo "$SECRET" | strata passwd --password-stdin sensor-01
+  $ strata passwd --delete sensor-01
+  $ strata passwd --list`,
+    )
+    .action(async (username: string | undefined, flags: PasswdFlags) => {
+      const config = await loadConfig({ flags: { dataDir: flags.dataDir, passwordFile: flags.passwordFile } })
+      const file = await PasswordFile.load(config.passwordFile)
+      if (flags.list) {
+        for (const name of file.usernames()) console.log(name)
+        return
+      }
+      if (!username) throw new StrataError('STRATA_CONFIG_INVALID', 'a username is required (or --list)')
+      if (flags.delete) {
+        if (!file.delete(username)) throw new StrataError('STRATA_CONFIG_INVALID', `no user ${username} in ${file.path}`)
+        await file.save()
+        console.error(`deleted ${username} from ${file.path}`)
+        return
+      }
+      const password = await readPassword(`password for ${username}: `)
+      if (!flags.passwordStdin && process.stdin.isTTY) {
+        const again = await readPassword('again: ')
+        if (again !== password) throw new StrataError('STRATA_CONFIG_INVALID', 'the passwords do not match')
+      }
+      await file.set(username, password)
+      await mkdir(dirname(file.path), { recursive: true })
+      await file.save()
+      console.error(`${file.has(username) ? 'saved' : 'added'} ${username} in ${file.path}`)
+    })
+}

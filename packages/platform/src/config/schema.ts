@@ -1,0 +1,194 @@
+import type { BrokerLimits } from '@strata/broker'
+import { ConfigError } from '../errors.js'
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** A listener's port: 0 = any free port (the chosen one is logged), null = listener off. */
+export type Port = number | null
+
+export interface TlsConfig {
+  /** PEM server certificate chain. mqtts and wss start only when cert and key are set. */
+  cert?: string
+  /** PEM private key. */
+  key?: string
+  /** PEM CA bundle that client certificates must chain to. Setting it enables client-certificate authentication. */
+  ca?: string
+  /** Refuse TLS clients without a valid certificate. Default false (they may log in with a password instead). */
+  requireClientCert: boolean
+}
+
+/** The whole configuration, after defaults, file, environment and flags are merged; frozen at start. */
+export interface StrataConfig {
+  /** Where everything is stored. Default ./data, or $STRATA_DATA. */
+  dataDir: string
+  /** Address every listener binds. Default 0.0.0.0. */
+  host: string
+  /** Accept MQTT clients without credentials. Default false: for local experiments only. */
+  allowAnonymous: boolean
+  /** MQTT users with scrypt-hashed passwords (see `strata passwd`). Default <dataDir>/passwords. */
+  passwordFile: string
+  logLevel: LogLevel
+  /** Journal broker state to disk. Default true; false keeps everything in memory. */
+  persistence: boolean
+  mqtt: { port: Port }
+  mqtts: { port: Port }
+  ws: { port: Port }
+  wss: { port: Port }
+  http: { port: Port }
+  tls: TlsConfig
+  /** $SYS statistics interval in seconds; 0 disables. Default 10. */
+  sysInterval: number
+  limits: Partial<BrokerLimits>
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StrataConfig {
+  const dataDir = env.STRATA_DATA || './data'
+  return {
+    dataDir,
+    host: '0.0.0.0',
+    allowAnonymous: false,
+    passwordFile: '',
+    logLevel: 'info',
+    persistence: true,
+    mqtt: { port: 1883 },
+    mqtts: { port: 8883 },
+    ws: { port: 8083 },
+    wss: { port: 8084 },
+    http: { port: 8080 },
+    tls: { requireClientCert: false },
+    sysInterval: 10,
+    limits: {},
+  }
+}
+
+/** Limits a config file may set, with the range each accepts. */
+const LIMIT_RANGES: Record<keyof BrokerLimits, [min: number, max: number]> = {
+  maxConnections: [1, 10_000_000],
+  maxPacketSize: [64, 268_435_455],
+  maxTopicLength: [1, 65_535],
+  maxTopicLevels: [1, 1024],
+  maxSubscriptionsPerClient: [1, 1_000_000],
+  maxInflight: [1, 65_535],
+  maxQueuedMessages: [0, 100_000_000],
+  maxOutgoingBufferBytes: [1024, 2 ** 31],
+  connectTimeoutMs: [100, 3_600_000],
+  connectionRatePerAddress: [0, 1_000_000],
+  connectionRateBurst: [1, 1_000_000],
+  topicAliasMaximum: [0, 65_535],
+  maxSessionExpiryInterval: [0, 0xffffffff],
+  serverKeepAlive: [0, 65_535],
+  maxRetainedMessages: [0, 100_000_000],
+}
+
+type Obj = Record<string, unknown>
+
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+function integer(value: unknown, path: string, min: number, max: number): number {
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${path} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+export function parsePort(value: unknown, path: string): Port {
+  if (value === null || value === 'off' || value === false) return null
+  return integer(value, path, 0, 65_535)
+}
+
+function boolean(value: unknown, path: string): boolean {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(`${path} must be true or false, got ${JSON.stringify(value)}`)
+}
+
+function string(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new ConfigError(`${path} must be a non-empty string, got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+function checkKeys(obj: Obj, allowed: readonly string[], path: string, source: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) {
+      const where = path ? `${path}.${key}` : key
+      throw new ConfigError(`${source}: unknown setting "${where}" (known: ${allowed.join(', ')})`)
+    }
+  }
+}
+
+/**
+ * Applies a partial configuration (a parsed file, or values gathered from the
+ * environment or flags) onto `base`, validating every value. Unknown keys are
+ * errors: a misspelt setting silently ignored is how a broker ends up open.
+ */
+export function applyConfig(base: StrataConfig, input: unknown, source: string): StrataConfig {
+  if (!isObject(input)) throw new ConfigError(`${source}: the configuration must be a JSON object`)
+  const at = (key: string): string => `${source}: ${key}`
+  const out: StrataConfig = structuredClone(base)
+  const topKeys = Object.keys(defaultConfig()) as Array<keyof StrataConfig>
+  checkKeys(input, topKeys, '', source)
+  for (const [key, value] of Object.entries(input)) {
+    switch (key as keyof StrataConfig) {
+      case 'dataDir':
+        out.dataDir = string(value, at(key))
+        break
+      case 'host':
+        out.host = string(value, at(key))
+        break
+      case 'passwordFile':
+        out.passwordFile = string(value, at(key))
+        break
+      case 'allowAnonymous':
+        out.allowAnonymous = boolean(value, at(key))
+        break
+      case 'persistence':
+        out.persistence = boolean(value, at(key))
+        break
+      case 'logLevel':
+        if (!LOG_LEVELS.includes(value as LogLevel)) {
+          throw new ConfigError(`${at(key)} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`)
+        }
+        out.logLevel = value as LogLevel
+        break
+      case 'sysInterval':
+        out.sysInterval = integer(value, at(key), 0, 86_400)
+        break
+      case 'mqtt':
+      case 'mqtts':
+      case 'ws':
+      case 'wss':
+      case 'http': {
+        if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object like {"port": 1883}`)
+        checkKeys(value, ['port'], key, source)
+        if ('port' in value) out[key] = { port: parsePort(value.port, at(`${key}.port`)) }
+        break
+      }
+      case 'tls': {
+        if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object`)
+        checkKeys(value, ['cert', 'key', 'ca', 'requireClientCert'], key, source)
+        for (const file of ['cert', 'key', 'ca'] as const) {
+          if (value[file] !== undefined) out.tls[file] = string(value[file], at(`tls.${file}`))
+        }
+        if (value.requireClientCert !== undefined) {
+          out.tls.requireClientCert = boolean(value.requireClientCert, at('tls.requireClientCert'))
+        }
+        break
+      }
+      case 'limits': {
+        if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object`)
+        checkKeys(value, Object.keys(LIMIT_RANGES), key, source)
+        for (const [name, v] of Object.entries(value)) {
+          const [min, max] = LIMIT_RANGES[name as keyof BrokerLimits]
+          out.limits[name as keyof BrokerLimits] = integer(v, at(`limits.${name}`), min, max)
+        }
+        break
+      }
+    }
+  }
+  return out
+}

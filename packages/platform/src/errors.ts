@@ -1,0 +1,30 @@
+/**
+ * Errors the platform reports to a person (CLI, config). Each has a stable
+ * code (catalogue: docs/errors.md) so that scripts and tests branch on it.
+ */
+export type PlatformErrorCode =
+  | 'STRATA_CONFIG_INVALID'
+  | 'STRATA_CONFIG_UNREADABLE'
+  | 'STRATA_PORT_IN_USE'
+  | 'STRATA_PORT_DENIED'
+  | 'STRATA_TLS_FILES'
+  | 'STRATA_PASSWORD_FILE_INVALID'
+  | 'STRATA_DATA_DIR_LOCKED'
+
+export class StrataError extends Error {
+  constructor(
+    readonly code: PlatformErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** A configuration value (file, environment or flag) that cannot be used. */
+export class ConfigError extends StrataError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('STRATA_CONFIG_INVALID', message, options)
+  }
+}
