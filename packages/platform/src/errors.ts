@@ -2,14 +2,17 @@
  * Errors the platform reports to a person (CLI, config). Each has a stable
  * code (catalogue: docs/errors.md) so that scripts and tests branch on it.
  */
-export type PlatformErrorCode =
-  | 'STRATA_CONFIG_INVALID'
-  | 'STRATA_CONFIG_UNREADABLE'
-  | 'STRATA_PORT_IN_USE'
-  | 'STRATA_PORT_DENIED'
-  | 'STRATA_TLS_FILES'
-  | 'STRATA_PASSWORD_FILE_INVALID'
-  | 'STRATA_DATA_DIR_LOCKED'
+export const PLATFORM_ERROR_CODES = [
+  'STRATA_CONFIG_INVALID',
+  'STRATA_CONFIG_UNREADABLE',
+  'STRATA_PORT_IN_USE',
+  'STRATA_PORT_DENIED',
+  'STRATA_TLS_FILES',
+  'STRATA_PASSWORD_FILE_INVALID',
+  'STRATA_DATA_DIR_LOCKED',
+] as const
+
+export type PlatformErrorCode = (typeof PLATFORM_ERROR_CODES)[number]
 
 export class StrataError extends Error {
   constructor(

@@ -1,6 +1,13 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { type Broker, type BrokerStore, createBroker, LogStore, type Logger, MemoryStore } from '@strata/broker'
+import {
+  type Broker,
+  type BrokerStore,
+  createBroker,
+  type Logger,
+  LogStore,
+  MemoryStore,
+} from '@strata/broker'
 import { createMqttAuth, type MqttAuth } from './auth/mqtt-auth.js'
 import { PasswordFile } from './auth/password-file.js'
 import type { StrataConfig } from './config/schema.js'
@@ -28,11 +35,20 @@ export interface RunningPlatform {
  * <dataDir>/broker), authentication, and every configured listener. If any
  * step fails, what was started is stopped again before the error is thrown.
  */
-export async function startPlatform(config: Readonly<StrataConfig>, logger: Logger): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: Readonly<StrataConfig>,
+  logger: Logger,
+): Promise<RunningPlatform> {
   await mkdir(config.dataDir, { recursive: true })
-  const store: BrokerStore = config.persistence ? new LogStore({ dir: join(config.dataDir, 'broker') }) : new MemoryStore()
+  const store: BrokerStore = config.persistence
+    ? new LogStore({ dir: join(config.dataDir, 'broker') })
+    : new MemoryStore()
   const passwords = await PasswordFile.load(config.passwordFile)
-  const auth: MqttAuth = createMqttAuth({ passwordFile: passwords, allowAnonymous: config.allowAnonymous, logger })
+  const auth: MqttAuth = createMqttAuth({
+    passwordFile: passwords,
+    allowAnonymous: config.allowAnonymous,
+    logger,
+  })
   let broker: Broker
   try {
     broker = await createBroker({
@@ -65,14 +81,18 @@ export async function startPlatform(config: Readonly<StrataConfig>, logger: Logg
 
   try {
     const { host } = config
-    if (config.mqtt.port !== null) listeners.push(await startTcpListener(broker, config.mqtt.port, host, logger))
+    if (config.mqtt.port !== null)
+      listeners.push(await startTcpListener(broker, config.mqtt.port, host, logger))
     const tlsConfigured = Boolean(config.tls.cert && config.tls.key)
     if (tlsConfigured) {
       const tls = await loadTlsOptions(config.tls)
-      if (config.mqtts.port !== null) listeners.push(await startTlsListener(broker, config.mqtts.port, host, tls, logger))
-      if (config.wss.port !== null) listeners.push(await startWebSocketListener(broker, config.wss.port, host, logger, tls))
+      if (config.mqtts.port !== null)
+        listeners.push(await startTlsListener(broker, config.mqtts.port, host, tls, logger))
+      if (config.wss.port !== null)
+        listeners.push(await startWebSocketListener(broker, config.wss.port, host, logger, tls))
     }
-    if (config.ws.port !== null) listeners.push(await startWebSocketListener(broker, config.ws.port, host, logger))
+    if (config.ws.port !== null)
+      listeners.push(await startWebSocketListener(broker, config.ws.port, host, logger))
     if (config.http.port !== null) {
       const health = { broker, ready: () => ready, version: VERSION }
       listeners.push(await startHttpListener(health, config.http.port, host, logger))

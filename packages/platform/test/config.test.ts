@@ -80,6 +80,9 @@ describe('configuration', () => {
   })
 
   test('rejects a bad environment variable, naming the source', async () => {
-    await assert.rejects(loadConfig({ env: { STRATA_MQTT_PORT: '-1' } }), /^ConfigError: environment: mqtt\.port/)
+    await assert.rejects(
+      loadConfig({ env: { STRATA_MQTT_PORT: '-1' } }),
+      /^ConfigError: environment: mqtt\.port/,
+    )
   })
 })

@@ -1,5 +1,11 @@
 import { unwatchFile, watchFile } from 'node:fs'
-import type { AuthenticateRequest, AuthenticateResult, BrokerHooks, ClientIdentity, Logger } from '@strata/broker'
+import type {
+  AuthenticateRequest,
+  AuthenticateResult,
+  BrokerHooks,
+  ClientIdentity,
+  Logger,
+} from '@strata/broker'
 import { ReasonCode } from '@strata/protocol'
 import { PasswordFile, VerifiedCredentialCache } from './password-file.js'
 
@@ -40,7 +46,8 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
         cache.clear()
         logger.info({ users: file.size, file: file.path }, 'password file reloaded')
       },
-      (err: Error) => logger.error({ err: err.message }, 'password file not reloaded: keeping the previous users'),
+      (err: Error) =>
+        logger.error({ err: err.message }, 'password file not reloaded: keeping the previous users'),
     )
   }
   if (options.watch !== false) watchFile(passwords.path, { interval: 1000 }, reload)
@@ -62,7 +69,8 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
     if (options.allowAnonymous) return { ok: true, principal: { kind: 'anonymous' } satisfies MqttPrincipal }
     return {
       ok: false,
-      reasonCode: request.username === undefined ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
+      reasonCode:
+        request.username === undefined ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
       reason: 'anonymous access is disabled: connect with a username and password or a client certificate',
     }
   }

@@ -21,9 +21,13 @@ export class PasswordFile {
       text = await readFile(path, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new PasswordFile(path, new Map())
-      throw new StrataError('STRATA_PASSWORD_FILE_INVALID', `cannot read ${path}: ${(err as Error).message}`, {
-        cause: err,
-      })
+      throw new StrataError(
+        'STRATA_PASSWORD_FILE_INVALID',
+        `cannot read ${path}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      )
     }
     return new PasswordFile(path, parsePasswordFile(text, path))
   }
@@ -48,7 +52,8 @@ export class PasswordFile {
 
   async set(username: string, password: string): Promise<void> {
     validateUsername(username)
-    if (password.length === 0) throw new StrataError('STRATA_PASSWORD_FILE_INVALID', 'the password must not be empty')
+    if (password.length === 0)
+      throw new StrataError('STRATA_PASSWORD_FILE_INVALID', 'the password must not be empty')
     this.users.set(username, await hashPassword(password))
   }
 
@@ -109,7 +114,12 @@ export class VerifiedCredentialCache {
   ) {}
 
   private key(username: string, password: Buffer): string {
-    return createHash('sha256').update(this.secret).update(username).update('\0').update(password).digest('base64')
+    return createHash('sha256')
+      .update(this.secret)
+      .update(username)
+      .update('\0')
+      .update(password)
+      .digest('base64')
   }
 
   has(username: string, password: Buffer): boolean {

@@ -8,7 +8,14 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
  */
 const DEFAULT = { N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 16 }
 
-function scryptAsync(password: Buffer, salt: Buffer, keyLength: number, N: number, r: number, p: number): Promise<Buffer> {
+function scryptAsync(
+  password: Buffer,
+  salt: Buffer,
+  keyLength: number,
+  N: number,
+  r: number,
+  p: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(password, salt, keyLength, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
       err ? reject(err) : resolve(key),
@@ -18,7 +25,14 @@ function scryptAsync(password: Buffer, salt: Buffer, keyLength: number, N: numbe
 
 export async function hashPassword(password: string | Buffer): Promise<string> {
   const salt = randomBytes(DEFAULT.saltLength)
-  const key = await scryptAsync(Buffer.from(password), salt, DEFAULT.keyLength, DEFAULT.N, DEFAULT.r, DEFAULT.p)
+  const key = await scryptAsync(
+    Buffer.from(password),
+    salt,
+    DEFAULT.keyLength,
+    DEFAULT.N,
+    DEFAULT.r,
+    DEFAULT.p,
+  )
   return `$scrypt$N=${DEFAULT.N},r=${DEFAULT.r},p=${DEFAULT.p}$${salt.toString('base64')}$${key.toString('base64')}`
 }
 

@@ -64,7 +64,8 @@ Examples:
       }
       if (!username) throw new StrataError('STRATA_CONFIG_INVALID', 'a username is required (or --list)')
       if (flags.delete) {
-        if (!file.delete(username)) throw new StrataError('STRATA_CONFIG_INVALID', `no user ${username} in ${file.path}`)
+        if (!file.delete(username))
+          throw new StrataError('STRATA_CONFIG_INVALID', `no user ${username} in ${file.path}`)
         await file.save()
         console.error(`deleted ${username} from ${file.path}`)
         return

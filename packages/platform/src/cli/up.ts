@@ -81,10 +81,13 @@ Examples:
       const logger = pino({ level: config.logLevel, base: { pid: process.pid } })
       logger.info({ version: VERSION, dataDir: config.dataDir }, 'Strata starting')
       if (config.allowAnonymous) {
-        logger.warn('anonymous MQTT access is ON: any client can connect without credentials. Use for local experiments only.')
+        logger.warn(
+          'anonymous MQTT access is ON: any client can connect without credentials. Use for local experiments only.',
+        )
       }
       const platform = await startPlatform(config, logger)
-      for (const l of platform.listeners) logger.info({ listener: l.name, url: l.url, port: l.port }, `${l.name} on ${l.url}`)
+      for (const l of platform.listeners)
+        logger.info({ listener: l.name, url: l.url, port: l.port }, `${l.name} on ${l.url}`)
       if (platform.users === 0 && !config.allowAnonymous) {
         logger.warn(
           { passwordFile: config.passwordFile },

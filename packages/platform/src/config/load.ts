@@ -60,15 +60,23 @@ export async function loadConfig(options: LoadOptions = {}): Promise<Readonly<St
     try {
       text = await readFile(file, 'utf8')
     } catch (cause) {
-      throw new StrataError('STRATA_CONFIG_UNREADABLE', `cannot read config file ${file}: ${(cause as Error).message}`, {
-        cause,
-      })
+      throw new StrataError(
+        'STRATA_CONFIG_UNREADABLE',
+        `cannot read config file ${file}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      )
     }
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
     } catch (cause) {
-      throw new StrataError('STRATA_CONFIG_INVALID', `${file} is not valid JSON: ${(cause as Error).message}`, { cause })
+      throw new StrataError(
+        'STRATA_CONFIG_INVALID',
+        `${file} is not valid JSON: ${(cause as Error).message}`,
+        { cause },
+      )
     }
     config = applyConfig(config, parsed, file)
   }

@@ -151,7 +151,9 @@ export function applyConfig(base: StrataConfig, input: unknown, source: string):
         break
       case 'logLevel':
         if (!LOG_LEVELS.includes(value as LogLevel)) {
-          throw new ConfigError(`${at(key)} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`)
+          throw new ConfigError(
+            `${at(key)} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}`,
+          )
         }
         out.logLevel = value as LogLevel
         break

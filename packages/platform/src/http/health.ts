@@ -20,11 +20,19 @@ function json(res: ServerResponse, status: number, body: unknown): void {
  * process answers) and GET /ready (readiness: listeners up, not shutting
  * down), each with the broker's counters. The REST API joins it in issue 3.
  */
-export async function startHttpListener(source: HealthSource, port: number, host: string, logger: Logger): Promise<Listener> {
+export async function startHttpListener(
+  source: HealthSource,
+  port: number,
+  host: string,
+  logger: Logger,
+): Promise<Listener> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return json(res, 405, { error: 'STRATA_METHOD_NOT_ALLOWED', message: `${req.method} is not allowed here` })
+      return json(res, 405, {
+        error: 'STRATA_METHOD_NOT_ALLOWED',
+        message: `${req.method} is not allowed here`,
+      })
     }
     if (path === '/health' || path === '/ready') {
       const ready = source.ready()

@@ -16,7 +16,13 @@ export interface Listener {
  * Listens and turns the two common failures into one clear line that names
  * the port and the flag to change it, instead of a stack trace.
  */
-export function listen(server: Server, port: number, host: string, name: string, flag: string): Promise<number> {
+export function listen(
+  server: Server,
+  port: number,
+  host: string,
+  name: string,
+  flag: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       server.off('listening', onListening)

@@ -8,15 +8,22 @@ import { closeServer, type Listener, listen, urlHost } from './listener.js'
 /** Reads the PEM files named in the config into Node's TLS options. */
 export async function loadTlsOptions(tls: TlsConfig): Promise<TlsOptions> {
   if (!tls.cert || !tls.key) {
-    throw new StrataError('STRATA_TLS_FILES', 'TLS needs both tls.cert and tls.key (--tls-cert FILE --tls-key FILE)')
+    throw new StrataError(
+      'STRATA_TLS_FILES',
+      'TLS needs both tls.cert and tls.key (--tls-cert FILE --tls-key FILE)',
+    )
   }
   const read = async (file: string, what: string): Promise<Buffer> => {
     try {
       return await readFile(file)
     } catch (cause) {
-      throw new StrataError('STRATA_TLS_FILES', `cannot read the TLS ${what} ${file}: ${(cause as Error).message}`, {
-        cause,
-      })
+      throw new StrataError(
+        'STRATA_TLS_FILES',
+        `cannot read the TLS ${what} ${file}: ${(cause as Error).message}`,
+        {
+          cause,
+        },
+      )
     }
   }
   const options: TlsOptions = { cert: await read(tls.cert, 'certificate'), key: await read(tls.key, 'key') }
@@ -59,7 +66,10 @@ export async function startTlsListener(
     socket.setNoDelay(true)
     const info = tlsConnectionInfo(socket, 'tls')
     if (!info) {
-      logger.warn({ remoteAddress: socket.remoteAddress, reason: socket.authorizationError }, 'client certificate refused')
+      logger.warn(
+        { remoteAddress: socket.remoteAddress, reason: socket.authorizationError },
+        'client certificate refused',
+      )
       return socket.destroy()
     }
     broker.handle(socket, info)

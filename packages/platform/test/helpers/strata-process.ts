@@ -26,7 +26,11 @@ export async function tempDir(prefix = 'strata-test-'): Promise<string> {
  * Runs `strata up` as a real process on port 0 everywhere, and resolves when
  * it logs "Strata is up" (or rejects with its stderr if it exits first).
  */
-export async function startStrata(args: string[] = [], dataDir?: string, timeoutMs = 20_000): Promise<StrataProcess> {
+export async function startStrata(
+  args: string[] = [],
+  dataDir?: string,
+  timeoutMs = 20_000,
+): Promise<StrataProcess> {
   const dir = dataDir ?? (await tempDir())
   const child = spawn(
     process.execPath,
@@ -54,10 +58,20 @@ export async function startStrata(args: string[] = [], dataDir?: string, timeout
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   )
-  const proc: StrataProcess = { child, dataDir: dir, ports: new Map(), logs: [], stderr: () => stderr, exited }
+  const proc: StrataProcess = {
+    child,
+    dataDir: dir,
+    ports: new Map(),
+    logs: [],
+    stderr: () => stderr,
+    exited,
+  }
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`strata did not start within ${timeoutMs} ms: ${stderr}`)), timeoutMs)
+    const timer = setTimeout(
+      () => reject(new Error(`strata did not start within ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    )
     lines.on('line', (line) => {
       let entry: Record<string, unknown>
       try {
@@ -66,7 +80,8 @@ export async function startStrata(args: string[] = [], dataDir?: string, timeout
         return
       }
       proc.logs.push(entry)
-      if (typeof entry.listener === 'string' && typeof entry.port === 'number') proc.ports.set(entry.listener, entry.port)
+      if (typeof entry.listener === 'string' && typeof entry.port === 'number')
+        proc.ports.set(entry.listener, entry.port)
       if (entry.msg === 'Strata is up') {
         clearTimeout(timer)
         resolve()
@@ -81,7 +96,10 @@ export async function startStrata(args: string[] = [], dataDir?: string, timeout
 }
 
 /** Sends a signal and waits for the exit code. */
-export async function stopStrata(proc: StrataProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | string> {
+export async function stopStrata(
+  proc: StrataProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<number | string> {
   if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill(signal)
   return proc.exited
 }
