@@ -72,7 +72,7 @@ export class PasswordFile {
 }
 
 export function validateUsername(username: string): void {
-  if (username.length === 0 || username.length > 256 || /[:\s\u0000]/.test(username)) {
+  if (username.length === 0 || username.length > 256 || /[:\s]/.test(username) || username.includes('\0')) {
     throw new StrataError(
       'STRATA_PASSWORD_FILE_INVALID',
       `invalid username ${JSON.stringify(username)}: 1 to 256 characters, no ':' and no whitespace`,
