@@ -9,7 +9,6 @@ export const PLATFORM_ERROR_CODES = [
   'STRATA_PORT_DENIED',
   'STRATA_TLS_FILES',
   'STRATA_PASSWORD_FILE_INVALID',
-  'STRATA_DATA_DIR_LOCKED',
 ] as const
 
 export type PlatformErrorCode = (typeof PLATFORM_ERROR_CODES)[number]

@@ -20,9 +20,11 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv)
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode)
-    if (err instanceof StrataError) {
-      console.error(`strata: ${err.message}`)
-      process.exit(err.code === 'STRATA_CONFIG_INVALID' ? 2 : 1)
+    // Every Strata error (platform, store) has a STRATA_ code and a message written for a person.
+    const code = (err as { code?: unknown }).code
+    if (err instanceof StrataError || (typeof code === 'string' && code.startsWith('STRATA_'))) {
+      console.error(`strata: ${(err as Error).message}`)
+      process.exit(code === 'STRATA_CONFIG_INVALID' ? 2 : 1)
     }
     console.error(`strata: unexpected error: ${(err as Error).stack ?? String(err)}`)
     process.exit(1)
