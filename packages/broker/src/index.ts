@@ -1,2 +1,5 @@
+export { createBroker } from './broker.js'
+export { DEFAULT_LIMITS } from './limits.js'
 export type * from './options.js'
+export * from './persistence/index.js'
 export type * from './persistence/store.js'

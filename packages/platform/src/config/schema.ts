@@ -167,7 +167,7 @@ export function applyConfig(base: StrataConfig, input: unknown, source: string):
       case 'http': {
         if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object like {"port": 1883}`)
         checkKeys(value, ['port'], key, source)
-        if ('port' in value) out[key] = { port: parsePort(value.port, at(`${key}.port`)) }
+        if ('port' in value) out[key as 'mqtt'] = { port: parsePort(value.port, at(`${key}.port`)) }
         break
       }
       case 'tls': {

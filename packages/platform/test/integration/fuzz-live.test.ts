@@ -12,7 +12,7 @@ import { type StrataProcess, startStrata, stopStrata, tempDir } from '../helpers
 import { alive, collect, connect, exchange, port, rssKiB, sleep, waitUntil } from './lib.js'
 
 const SEED = 0xf022_0002
-const CONNECTIONS = 3_000
+const CONNECTIONS = 5_000
 const BUDGET_MS = 20_000
 const PARALLEL = 16
 
@@ -148,14 +148,14 @@ function runCase(mqttPort: number, chunks: Buffer[], r: Rng): Promise<void> {
   })
 }
 
-/** A CONNECT v5 that got its CONNACK, ready for a malformed packet. */
-async function openV5(mqttPort: number, clientId: string): Promise<Socket> {
+/** A connection whose valid CONNECT got its CONNACK, ready for a malformed packet. */
+async function openSession(mqttPort: number, clientId: string, protocolVersion: 4 | 5): Promise<Socket> {
   const socket = netConnect(mqttPort, '127.0.0.1')
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve)
     socket.once('error', reject)
   })
-  const decoder = parser({ protocolVersion: 5 })
+  const decoder = parser({ protocolVersion })
   const connack = new Promise<Packet>((resolve) => decoder.once('packet', resolve))
   const feed = (d: Buffer): void => {
     decoder.parse(d)
@@ -163,14 +163,14 @@ async function openV5(mqttPort: number, clientId: string): Promise<Socket> {
   socket.on('data', feed)
   socket.write(
     generate(
-      { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId, clean: true, keepalive: 30 },
-      { protocolVersion: 5 },
+      { cmd: 'connect', protocolId: 'MQTT', protocolVersion, clientId, clean: true, keepalive: 30 },
+      { protocolVersion },
     ),
   )
   const p = await connack
   socket.off('data', feed)
   assert.equal(p.cmd, 'connack')
-  assert.equal(p.cmd === 'connack' ? p.reasonCode : -1, 0)
+  assert.equal(p.cmd === 'connack' ? (protocolVersion === 5 ? p.reasonCode : p.returnCode) : -1, 0)
   return socket
 }
 
@@ -226,6 +226,12 @@ describe('fuzzing a live strata up', { timeout: 90_000 }, () => {
       '[MQTT-1.5.4-1]',
     ],
     ['a 5-byte remaining length', Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]), '[MQTT-1.5.5-1]'],
+    // Remaining length 2 MiB: over the default 1 MiB Maximum Packet Size, refusable from the header alone.
+    [
+      'a PUBLISH larger than Maximum Packet Size',
+      Buffer.from([0x30, 0x80, 0x80, 0x80, 0x01, 0x00, 0x01, 0x61]),
+      '[MQTT-3.2.2-15]',
+    ],
     [
       'a PUBLISH topic with U+0000',
       Buffer.from([0x30, 0x05, 0x00, 0x02, 0x61, 0x00, 0x00]),
@@ -235,7 +241,7 @@ describe('fuzzing a live strata up', { timeout: 90_000 }, () => {
 
   for (const [name, bad, tag] of MALFORMED_V5) {
     test(`MQTT 5, ${name}: DISCONNECT 0x81/0x82/0x95, then the connection closes ${tag} [MQTT-4.13.1-1]`, async () => {
-      const socket = await openV5(mqttPort, `malformed-${name.replace(/\W+/g, '-')}`)
+      const socket = await openSession(mqttPort, `malformed-${name.replace(/\W+/g, '-')}`, 5)
       const outcome = await exchange(socket, [bad], { protocolVersion: 5, timeoutMs: 5_000 })
       assert.equal(outcome.closed, true, 'the broker closes the connection')
       const last = outcome.packets.at(-1)
@@ -249,28 +255,16 @@ describe('fuzzing a live strata up', { timeout: 90_000 }, () => {
   }
 
   test('MQTT 3.1.1, PUBLISH with QoS 3: the connection is closed, nothing else sent [MQTT-3.3.1-4]', async () => {
-    const socket = netConnect(mqttPort, '127.0.0.1')
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-    const connectV4 = generate({
-      cmd: 'connect',
-      protocolId: 'MQTT',
+    const socket = await openSession(mqttPort, 'v4-malformed', 4)
+    const outcome = await exchange(socket, [Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01])], {
       protocolVersion: 4,
-      clientId: 'v4-malformed',
-      clean: true,
-      keepalive: 30,
+      timeoutMs: 5_000,
     })
-    const outcome = await exchange(
-      socket,
-      [connectV4, Buffer.from([0x36, 0x05, 0x00, 0x01, 0x61, 0x00, 0x01])],
-      {
-        protocolVersion: 4,
-        timeoutMs: 5_000,
-      },
-    )
     assert.equal(outcome.closed, true)
     assert.deepEqual(
       outcome.packets.map((p) => p.cmd),
-      ['connack'],
+      [],
+      'MQTT 3.1.1 has no server DISCONNECT: the connection is just closed',
     )
   })
 

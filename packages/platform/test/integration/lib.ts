@@ -1,6 +1,6 @@
 // Shared plumbing for the integration tests: child processes of peer tools,
 // users in a data dir, and mqtt.js clients that never reconnect on their own.
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { Duplex } from 'node:stream'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
@@ -23,9 +23,15 @@ export interface RunningTool {
   exited: Promise<ToolResult>
 }
 
+const stdbuf = spawnSync('sh', ['-c', 'command -v stdbuf'], { encoding: 'utf8' }).stdout.trim() || undefined
+
 /** Starts a peer tool; its output is collected for assertions. */
 export function spawnTool(command: string, args: string[], input?: string): RunningTool {
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  // A pipe makes libc buffer stdout fully: stdbuf turns that into line
+  // buffering, so "received SUBACK" can be waited for while the tool runs.
+  const child = stdbuf
+    ? spawn(stdbuf, ['-oL', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const waiters = new Set<() => void>()

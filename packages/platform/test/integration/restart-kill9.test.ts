@@ -97,7 +97,7 @@ describe('SIGKILL under QoS 1 load, then restart on the same data dir', { timeou
   const random = prng(SEED)
   for (let round = 1; round <= ROUNDS; round++) {
     // Drawn at definition time so each round's moment depends only on SEED.
-    const killAfter = 100 + Math.floor(random() * 900)
+    const killAfter = 200 + Math.floor(random() * 2_300)
 
     // [MQTT-4.5.0-1] an accepted message joins the session state of every
     // matching subscriber; [MQTT-3.1.2-5] / 3.1.1 [MQTT-3.1.2-4] a resumed
