@@ -1,6 +1,7 @@
+import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import { Duplex } from 'node:stream'
-import type { Packet, ProtocolVersion } from '@strata/protocol'
+import type { Packet, PacketOfType, ProtocolVersion } from '@strata/protocol'
 import { encodePacket, PacketParser } from '@strata/protocol'
 import mqtt from 'mqtt'
 import type { Broker, BrokerOptions, ConnectionInfo } from '../src/index.js'
@@ -83,8 +84,8 @@ export async function mqttClient(
     { protocolVersion: 5, reconnectPeriod: 0, keepalive: 0, connectTimeout: 5000, ...options },
   )
   await Promise.race([
-    once(client, 'connect'),
-    once(client, 'error').then(([err]) => {
+    once(client as unknown as EventEmitter, 'connect'),
+    once(client as unknown as EventEmitter, 'error').then(([err]: unknown[]) => {
       throw err
     }),
   ])
@@ -163,10 +164,10 @@ export class RawClient {
     return this.received.shift() as Packet
   }
 
-  async expect<T extends Packet['type']>(type: T, ms = 2000): Promise<Extract<Packet, { type: T }>> {
+  async expect<T extends Packet['type']>(type: T, ms = 2000): Promise<PacketOfType<T>> {
     const p = await this.next(ms)
     if (p.type !== type) throw new Error(`expected ${type}, got ${JSON.stringify(p)}`)
-    return p as Extract<Packet, { type: T }>
+    return p as PacketOfType<T>
   }
 
   /** Resolves once the broker closed the connection; returns the packets it sent before. */

@@ -178,3 +178,8 @@ export type Packet =
   | AuthPacket
 
 export type PacketType = Packet['type']
+
+/** The packet shape of one type, e.g. `PacketOfType<'puback'>` (PUBACK shares PubResponsePacket). */
+export type PacketOfType<T extends PacketType> = T extends 'puback' | 'pubrec' | 'pubrel' | 'pubcomp'
+  ? PubResponsePacket & { type: T }
+  : Extract<Packet, { type: T }>
