@@ -109,6 +109,11 @@ function negotiate(ctx: BrokerContext, conn: Connection, a: ConnectAttempt): boo
   const p = a.packet
   const props = p.properties
   if (conn.version === 5) {
+    // Enhanced authentication (section 4.12) is not offered: a client that asks
+    // for a method gets 0x8C rather than a silent password-only login [MQTT-4.12.0-1].
+    if (props?.authenticationMethod !== undefined) {
+      return refuse(conn, ReasonCode.BadAuthenticationMethod, 'enhanced authentication is not supported')
+    }
     const requested = props?.sessionExpiryInterval ?? 0
     a.expiryInterval = Math.min(requested, ctx.limits.maxSessionExpiryInterval)
     a.expiryCapped = a.expiryInterval !== requested

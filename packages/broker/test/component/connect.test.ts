@@ -39,6 +39,16 @@ describe('CONNECT', async () => {
     raw.end()
   })
 
+  test('an Authentication Method (enhanced auth, not offered) is refused with CONNACK 0x8C [MQTT-4.12.0-1]', async () => {
+    const raw = new RawClient(broker, 5)
+    const connack = await raw.connect({
+      clientId: 'enhanced',
+      properties: { authenticationMethod: 'SCRAM-SHA-1' },
+    })
+    assert.equal(connack.reasonCode, ReasonCode.BadAuthenticationMethod)
+    raw.end()
+  })
+
   test('3.1.1: empty client id with clean session 0 is rejected with return code 2 [MQTT-3.1.3-8]', async () => {
     const raw = new RawClient(broker, 4)
     const connack = await raw.connect({ clientId: '', clean: false })

@@ -1,4 +1,4 @@
-import { unwatchFile, watchFile } from 'node:fs'
+import { type Stats, unwatchFile, watchFile } from 'node:fs'
 import type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -39,7 +39,9 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
   const cache = new VerifiedCredentialCache()
   const { logger } = options
 
-  const reload = (): void => {
+  const reload = (current: Stats, previous: Stats): void => {
+    // watchFile also calls back when nothing changed (e.g. the file is still absent).
+    if (current.mtimeMs === previous.mtimeMs && current.ino === previous.ino) return
     PasswordFile.load(passwords.path).then(
       (file) => {
         passwords = file
