@@ -12,10 +12,11 @@ import type { SharedGroup } from './subscriptions.js'
  * or dropped, QoS 1/2 through an in-flight window of the client's Receive
  * Maximum (capped by limits.maxInflight), the rest queued.
  *
- * Queue policy when full (limits.maxQueuedMessages per session): a new
- * QoS 1/2 message for that session is refused and counted in
+ * Queue policy when full (limits.maxQueuedMessages per offline session): a
+ * new QoS 1/2 message for that session is refused and counted in
  * stats.publishDropped; what is queued already stays, so a client that
- * reconnects gets the oldest messages first and in order.
+ * reconnects gets the oldest messages first and in order. An MQTT 5
+ * publisher learns of it: its PUBACK/PUBREC carries 0x97 Quota exceeded.
  *
  * Back-pressure instead of loss for connected slow consumers: when the
  * queue of a connected session passes its high-water mark (half the queue
@@ -31,6 +32,8 @@ import type { SharedGroup } from './subscriptions.js'
 export class Delivery {
   /** Set while routing a client's PUBLISH: a connected session whose queue passed the high-water mark. */
   congested: Session | undefined
+  /** Set while routing a client's PUBLISH: offline sessions whose full queue refused it (PUBACK 0x97 for MQTT 5). */
+  refused = 0
   private readonly highWater: number
   private readonly lowWater: number
 
@@ -58,8 +61,13 @@ export class Delivery {
       }
       return
     }
-    if (session.queuedCount >= this.ctx.limits.maxQueuedMessages) {
+    // The bound is hard only for offline sessions. A connected session's
+    // queue may pass it: the publishers' acks are held (below), so its growth
+    // is bounded by their in-flight windows, and an acknowledged message is
+    // never dropped for a subscriber that is there to receive it.
+    if (session.connection === undefined && session.queuedCount >= this.ctx.limits.maxQueuedMessages) {
       this.ctx.counters.publishDropped++
+      this.refused++
       return
     }
     const out: OutMessage = {

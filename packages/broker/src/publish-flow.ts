@@ -100,8 +100,10 @@ export function handlePublish(
     now,
   )
   ctx.delivery.congested = undefined
+  ctx.delivery.refused = 0
   ctx.router.publish(stored)
   const congested = ctx.delivery.congested
+  const refused = ctx.delivery.refused
   ctx.delivery.congested = undefined
 
   if (qos === 0) {
@@ -117,7 +119,9 @@ export function handlePublish(
   }
   if (qos === 1) {
     // [MQTT-4.3.2-2] PUBACK, once durable.
-    const ack = ctx.durability.ack(conn, { type: 'puback', packetId }, published(stored), identity, true)
+    const puback: PubResponsePacket = { type: 'puback', packetId }
+    if (refused > 0 && conn.version === 5) quotaExceeded(conn, puback, refused)
+    const ack = ctx.durability.ack(conn, puback, published(stored), identity, true)
     if (congested !== undefined) ctx.durability.hold(ack, congested)
     return
   }
@@ -125,8 +129,22 @@ export function handlePublish(
   session.inboundQos2 ??= new Set()
   session.inboundQos2.add(packetId)
   if (session.persistent) ctx.store.setInboundQos2(session.clientId, packetId, true)
-  const ack = ctx.durability.ack(conn, { type: 'pubrec', packetId }, published(stored), identity)
+  const pubrec: PubResponsePacket = { type: 'pubrec', packetId }
+  if (refused > 0 && conn.version === 5) quotaExceeded(conn, pubrec, refused)
+  const ack = ctx.durability.ack(conn, pubrec, published(stored), identity)
   if (congested !== undefined) ctx.durability.hold(ack, congested)
+}
+
+/**
+ * The message was stored for every other subscriber, but the full queue of an
+ * offline persistent session refused it: 0x97 tells an MQTT 5 publisher so
+ * (3.1.1 has no way to say it; the drop is counted in $SYS).
+ */
+function quotaExceeded(conn: Connection, ack: PubResponsePacket, refused: number): void {
+  ack.reasonCode = ReasonCode.QuotaExceeded
+  // [MQTT-3.1.2-29] no Reason String when the client asked for no problem information.
+  if (conn.requestProblemInformation)
+    ack.properties = { reasonString: `queue full for ${refused} offline session(s)` }
 }
 
 /** The hook's view of an accepted message. */

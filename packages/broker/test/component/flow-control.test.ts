@@ -59,10 +59,16 @@ describe('flow control', () => {
     await until(() => broker.stats().clientsConnected === 0)
     const p = new RawClient(broker, 5)
     await p.connect()
+    const codes: Array<number | undefined> = []
     for (let i = 1; i <= 4; i++) {
       p.send({ ...pub('qb', 1, i), payload: Buffer.from(`m${i}`) })
-      await p.expect('puback')
+      codes.push((await p.expect('puback')).reasonCode)
     }
+    // An MQTT 5 publisher is told its message could not be queued for everyone.
+    assert.deepEqual(
+      codes.map((c) => c ?? 0),
+      [0, 0, ReasonCode.QuotaExceeded, ReasonCode.QuotaExceeded],
+    )
     assert.equal(broker.stats().publishDropped, 2)
     const back = new RawClient(broker, 5)
     await back.connect(opts)
@@ -154,6 +160,42 @@ describe('back-pressure on publishers', () => {
     assert.equal(broker.stats().publishDropped, 0)
     s.end()
     p.end()
+    await broker.close()
+  })
+
+  test('a connected subscriber never loses an acknowledged message, even past maxQueuedMessages', async () => {
+    const broker = await startBroker({ limits: { maxQueuedMessages: 4 } })
+    const s = new RawClient(broker, 5)
+    await s.connect({
+      clientId: 'soft',
+      clean: false,
+      properties: { receiveMaximum: 1, sessionExpiryInterval: 60 },
+    })
+    s.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'soft', qos: 1 }] })
+    await s.expect('suback')
+    const publishers = [new RawClient(broker, 5), new RawClient(broker, 4), new RawClient(broker, 5)]
+    for (const p of publishers) await p.connect()
+    // 3 publishers x 6 messages in flight at once: 18 > the bound of 4.
+    publishers.forEach((p, n) => {
+      for (let i = 1; i <= 6; i++) p.send({ ...pub('soft', 1, i), payload: Buffer.from(`${n}-${i}`) })
+    })
+    const got = new Set<string>()
+    while (got.size < 18) {
+      const m = await s.expect('publish')
+      got.add(String(m.payload))
+      s.send({ type: 'puback', packetId: m.packetId as number })
+    }
+    for (const p of publishers) {
+      let acks = p.received.filter((x) => x.type === 'puback').length
+      while (acks < 6) {
+        const a = await p.expect('puback')
+        assert.equal(a.reasonCode ?? 0, 0)
+        acks++
+      }
+      p.end()
+    }
+    assert.equal(broker.stats().publishDropped, 0)
+    s.end()
     await broker.close()
   })
 })
