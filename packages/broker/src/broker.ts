@@ -95,7 +95,12 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
     this.delivery = new Delivery(this)
     this.router = new Router(this, this.delivery)
     this.sessions = new SessionRegistry(this, this.delivery, this.router)
-    for (const message of state.retained.values()) this.retained.set(message)
+    const now = Date.now()
+    for (const message of state.retained.values()) {
+      // [MQTT-3.3.2-5] a retained message whose Message Expiry passed while we were down is gone.
+      if (message.expiresAt !== undefined && message.expiresAt <= now) store.setRetained(message.topic, null)
+      else this.retained.set(message)
+    }
     this.sessions.recover(state)
     this.rate = new ConnectionRateLimiter(
       this.limits.connectionRatePerAddress,

@@ -63,6 +63,8 @@ export class Connection {
   aliasesIn: Map<number, string> | undefined
   /** Inbound QoS 1/2 PUBLISH not yet acknowledged (our Receive Maximum) [MQTT-3.3.4-9]. */
   inboundUnacked = 0
+  /** 3.1.1 has no Receive Maximum to enforce: reading pauses instead while too many acks are pending. */
+  readingPaused = false
   /** Acks of inbound QoS 1/2 PUBLISH, in arrival order, waiting for durability or back-pressure [MQTT-4.6.0-2]. */
   acks: Deque<PendingAck> | undefined
   /** Packets that arrived while CONNECT's hooks ran. */
@@ -110,6 +112,29 @@ export class Connection {
   connectDone(): void {
     if (this.connectTimer !== undefined) clearTimeout(this.connectTimer)
     this.connectTimer = undefined
+  }
+
+  /**
+   * Back-pressure for a 3.1.1 client, which was never told a Receive Maximum
+   * and so cannot be disconnected for exceeding one (mqtt.js v3 sends without
+   * an in-flight limit): its socket is not read until acks have gone out.
+   */
+  pauseReading(): void {
+    if (this.readingPaused || this.state === ConnState.Closed) return
+    this.readingPaused = true
+    this.stream.pause()
+  }
+
+  /** An inbound QoS 1/2 exchange is complete (its PUBACK or PUBCOMP left): one slot of our Receive Maximum is free. */
+  inboundReleased(): void {
+    // Clamped: a PUBREL for a QoS 2 PUBLISH of an earlier connection frees a slot this one never took.
+    if (this.inboundUnacked > 0) this.inboundUnacked--
+    if (this.readingPaused && this.inboundUnacked < this.host.limits.maxInflight) {
+      this.readingPaused = false
+      // Time spent paused was ours, not the client's silence (keep-alive).
+      this.lastSeen = Date.now()
+      if (this.state !== ConnState.Closed) this.stream.resume()
+    }
   }
 
   setProtocolVersion(version: ProtocolVersion): void {

@@ -126,11 +126,7 @@ export class Delivery {
       if (session.persistent) {
         this.ctx.store.updateDelivery(session.clientId, out.message.stored.id, out.packetId, false)
       }
-      if (!this.sendPublish(conn, out, false, now)) {
-        // [MQTT-3.1.2-25] too big for the client: discarded as if delivered.
-        session.inflight.delete(out.packetId)
-        this.forget(session, out)
-      }
+      if (!this.sendPublish(conn, out, false, now)) this.dropTooBig(session, out)
     }
     if (queue.length === 0) session.queue = undefined
     if (session.heldAcks !== undefined && queue.length <= this.lowWater) this.release(session)
@@ -144,8 +140,11 @@ export class Delivery {
     if (session.inflight !== undefined) {
       for (const out of session.inflight.values()) {
         if (out.released) conn.send({ type: 'pubrel', packetId: out.packetId })
-        else this.sendPublish(conn, out, true, now)
+        // The new connection may announce a smaller Maximum Packet Size than the one it was first
+        // sent on: dropped then, rather than holding a window slot for ever [MQTT-3.1.2-25].
+        else if (!this.sendPublish(conn, out, true, now)) this.dropTooBig(session, out)
       }
+      if (session.inflight?.size === 0) session.inflight = undefined
     }
     this.drain(session, now)
   }
@@ -213,6 +212,17 @@ export class Delivery {
     this.drain(session)
   }
 
+  /**
+   * [MQTT-3.1.2-24] a PUBLISH larger than the client's Maximum Packet Size is not sent;
+   * [MQTT-3.1.2-25] it is discarded as if its delivery had completed, and counted as dropped,
+   * so that it neither blocks the queue behind it nor stays in the window.
+   */
+  private dropTooBig(session: Session, out: OutMessage): void {
+    this.ctx.counters.publishDropped++
+    session.inflight?.delete(out.packetId)
+    this.forget(session, out)
+  }
+
   private forget(session: Session, out: OutMessage): void {
     if (session.persistent) this.ctx.store.dequeue(session.clientId, out.message.stored.id)
   }
@@ -230,6 +240,7 @@ export class Delivery {
       return
     }
     let buf: Buffer
+    let alias: { alias: number; sendTopic: boolean } | undefined
     if (
       message.cacheable &&
       subscriptionIdentifiers === undefined &&
@@ -237,14 +248,16 @@ export class Delivery {
     ) {
       buf = message.encodedQos0(conn.version, retain)
     } else {
-      const alias = this.topicAlias(conn, message.stored.topic)
+      alias = this.topicAlias(conn, message.stored.topic)
       buf = encodePacket(
         message.publishPacket(0, retain, false, undefined, subscriptionIdentifiers, alias, now),
         conn.version,
       )
     }
-    // [MQTT-3.1.2-25] never send a packet larger than the client's Maximum Packet Size.
+    // [MQTT-3.1.2-24] never send a packet larger than the client's Maximum Packet Size.
     if (buf.length > conn.clientMaximumPacketSize) {
+      // An alias assigned for this PUBLISH was never announced: later ones must not use it.
+      if (alias?.sendTopic) conn.aliasesOut?.delete(message.stored.topic)
       this.ctx.counters.publishDropped++
       return
     }

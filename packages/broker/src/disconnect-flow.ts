@@ -20,7 +20,8 @@ export function handleDisconnect(
     }
     session.expiryInterval = Math.min(requested, ctx.limits.maxSessionExpiryInterval)
   }
-  // [MQTT-3.1.2-10] a normal DISCONNECT (0x00) discards the will; 0x04 asks for it [MQTT-3.14.4-3].
-  if ((packet.reasonCode ?? 0) !== ReasonCode.DisconnectWithWillMessage) conn.discardWill = true
+  // [MQTT-3.14.4-3] only Normal disconnection (0x00; 3.1.1 has no code) discards the will [MQTT-3.1.2-10]:
+  // 0x04 asks for it, and a client that ends with an error code (0x80...) failed, so its will goes too.
+  if ((packet.reasonCode ?? 0) === 0) conn.discardWill = true
   conn.close('client disconnected')
 }

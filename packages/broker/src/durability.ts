@@ -158,7 +158,7 @@ export class Durability {
     if (acks === undefined) return
     for (let head = acks.peek(); head?.durable && !head.held; head = acks.peek()) {
       acks.shift()
-      if (head.releasesInbound) conn.inboundUnacked--
+      if (head.releasesInbound) conn.inboundReleased()
       conn.send(head.packet as Packet)
     }
     if (acks.length === 0) conn.acks = undefined

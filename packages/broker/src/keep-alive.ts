@@ -27,7 +27,8 @@ export class KeepAliveSweep {
 
   sweep(now: number): void {
     for (const conn of this.connections) {
-      if (conn.state !== ConnState.Connected || conn.keepAliveMs === 0) continue
+      // A connection whose reading we paused (3.1.1 back-pressure) cannot show it is alive.
+      if (conn.state !== ConnState.Connected || conn.keepAliveMs === 0 || conn.readingPaused) continue
       if (now - conn.lastSeen > conn.keepAliveMs * 1.5) {
         conn.disconnect(ReasonCode.KeepAliveTimeout, 'keep alive timeout')
       }

@@ -55,10 +55,16 @@ export function handlePublish(
       ctx.durability.ack(conn, ctx.delivery.pubResponse(conn, 'pubrec', packetId, 0))
       return
     }
-    // [MQTT-3.3.4-9] more unacknowledged QoS 1/2 PUBLISH than our Receive Maximum: DISCONNECT 0x93.
-    if (++conn.inboundUnacked > ctx.limits.maxInflight) {
+    if (++conn.inboundUnacked > ctx.limits.maxInflight && conn.version === 5) {
+      // [MQTT-3.3.4-9] more unacknowledged QoS 1/2 PUBLISH than the Receive Maximum we sent: DISCONNECT 0x93.
       conn.disconnect(ReasonCode.ReceiveMaximumExceeded, 'receive maximum exceeded')
       return
+    }
+    // 3.1.1 never heard of a Receive Maximum: stop reading instead, so that pending acks stay
+    // bounded. Not while we wait for this client's own PUBACKs (it subscribes too): pausing
+    // would stop us reading them, and a queue that they drain could then never release our acks.
+    if (conn.inboundUnacked >= ctx.limits.maxInflight && conn.version !== 5 && session.inflightCount === 0) {
+      conn.pauseReading()
     }
   }
 
@@ -169,7 +175,7 @@ function reject(
   reason: string,
 ): void {
   if (qos === 0) return
-  conn.inboundUnacked--
+  conn.inboundReleased()
   const ack = ctx.delivery.pubResponse(conn, qos === 1 ? 'puback' : 'pubrec', packetId, reasonCode, reason)
   // Through Durability so acks keep their order behind earlier, still committing ones.
   ctx.durability.ack(conn, ack)
