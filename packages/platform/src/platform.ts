@@ -11,6 +11,7 @@ import {
 import { createMqttAuth, type MqttAuth } from './auth/mqtt-auth.js'
 import { PasswordFile } from './auth/password-file.js'
 import type { StrataConfig } from './config/schema.js'
+import { StrataError } from './errors.js'
 import { startHttpListener } from './http/health.js'
 import type { Listener } from './transports/listener.js'
 import { startTcpListener } from './transports/tcp.js'
@@ -31,6 +32,31 @@ export interface RunningPlatform {
 }
 
 /**
+ * Creates the data directory (and the journal's folder) up front, so that a
+ * file in their place or a read-only disk is one line naming the path rather
+ * than an EEXIST stack trace from deep inside the store.
+ */
+async function prepareDataDir(config: Readonly<StrataConfig>): Promise<void> {
+  const dirs = config.persistence ? [config.dataDir, join(config.dataDir, 'broker')] : [config.dataDir]
+  for (const dir of dirs) {
+    try {
+      await mkdir(dir, { recursive: true })
+    } catch (cause) {
+      const code = (cause as NodeJS.ErrnoException).code
+      const why =
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? 'a file is in the way (it must be a directory)'
+          : (cause as Error).message
+      throw new StrataError(
+        'STRATA_DATA_DIR_UNUSABLE',
+        `cannot use ${dir} as the data directory: ${why}; choose another with --data-dir DIR`,
+        { cause },
+      )
+    }
+  }
+}
+
+/**
  * Starts the platform on one machine: broker (state journaled under
  * <dataDir>/broker), authentication, and every configured listener. If any
  * step fails, what was started is stopped again before the error is thrown.
@@ -39,7 +65,9 @@ export async function startPlatform(
   config: Readonly<StrataConfig>,
   logger: Logger,
 ): Promise<RunningPlatform> {
-  await mkdir(config.dataDir, { recursive: true })
+  await prepareDataDir(config)
+  // Check the TLS files before anything listens, so a wrong one stops the start cleanly.
+  const tls = config.tls.cert && config.tls.key ? await loadTlsOptions(config.tls) : undefined
   const store: BrokerStore = config.persistence
     ? new LogStore({ dir: join(config.dataDir, 'broker') })
     : new MemoryStore()
@@ -83,9 +111,7 @@ export async function startPlatform(
     const { host } = config
     if (config.mqtt.port !== null)
       listeners.push(await startTcpListener(broker, config.mqtt.port, host, logger))
-    const tlsConfigured = Boolean(config.tls.cert && config.tls.key)
-    if (tlsConfigured) {
-      const tls = await loadTlsOptions(config.tls)
+    if (tls) {
       if (config.mqtts.port !== null)
         listeners.push(await startTlsListener(broker, config.mqtts.port, host, tls, logger))
       if (config.wss.port !== null)

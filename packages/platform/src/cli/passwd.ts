@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Command } from 'commander'
-import { PasswordFile } from '../auth/password-file.js'
+import { PasswordFile, validateUsername } from '../auth/password-file.js'
 import { loadConfig } from '../config/load.js'
-import { StrataError } from '../errors.js'
+import { ConfigError, StrataError } from '../errors.js'
 
 interface PasswdFlags {
   dataDir?: string
@@ -70,7 +70,23 @@ Examples:
         console.error(`deleted ${username} from ${file.path}`)
         return
       }
+      // Refuse a bad name before asking for a password that would be thrown away.
+      // A bad argument is a usage error (exit 2), whatever the file layer calls it.
+      try {
+        validateUsername(username)
+      } catch (cause) {
+        throw new ConfigError((cause as Error).message, { cause })
+      }
+      const existed = file.has(username)
       const password = await readPassword(`password for ${username}: `)
+      if (password === '') {
+        throw new StrataError(
+          'STRATA_CONFIG_INVALID',
+          process.stdin.isTTY
+            ? 'the password must not be empty'
+            : 'the password must not be empty (none came on standard input: pipe it in, e.g. echo "$SECRET" | strata passwd --password-stdin USER)',
+        )
+      }
       if (!flags.passwordStdin && process.stdin.isTTY) {
         const again = await readPassword('again: ')
         if (again !== password) throw new StrataError('STRATA_CONFIG_INVALID', 'the passwords do not match')
@@ -78,6 +94,9 @@ Examples:
       await file.set(username, password)
       await mkdir(dirname(file.path), { recursive: true })
       await file.save()
-      console.error(`${file.has(username) ? 'saved' : 'added'} ${username} in ${file.path}`)
+      console.error(
+        `${existed ? 'changed the password of' : 'added'} ${username} in ${file.path}` +
+          ' (a running "strata up" picks it up within a second)',
+      )
     })
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import type { BrokerLimits } from '@strata/broker'
 import { ConfigError } from '../errors.js'
 
@@ -112,6 +113,21 @@ function string(value: unknown, path: string): string {
   return value
 }
 
+/** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+/** An IP address or a host name; whether this machine has it is known only when listening. */
+function host(value: unknown, path: string): string {
+  const text = string(value, path)
+  if (isIP(text) === 0 && !HOST_NAME.test(text)) {
+    throw new ConfigError(
+      `${path} must be an IP address of this machine (0.0.0.0 = all, 127.0.0.1 = this machine only, :: for IPv6) or a host name, got ${JSON.stringify(value)}`,
+    )
+  }
+  return text
+}
+
 function checkKeys(obj: Obj, allowed: readonly string[], path: string, source: string): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
@@ -138,7 +154,7 @@ export function applyConfig(base: StrataConfig, input: unknown, source: string):
         out.dataDir = string(value, at(key))
         break
       case 'host':
-        out.host = string(value, at(key))
+        out.host = host(value, at(key))
         break
       case 'passwordFile':
         out.passwordFile = string(value, at(key))

@@ -12,9 +12,12 @@ export interface Listener {
   close(): Promise<void>
 }
 
+/** `host` is a name that does not resolve, or an IP address no interface of this machine has. */
+const HOST_ERRORS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EADDRNOTAVAIL'])
+
 /**
- * Listens and turns the two common failures into one clear line that names
- * the port and the flag to change it, instead of a stack trace.
+ * Listens and turns the common failures into one clear line that names
+ * the port (or host) and the flag to change it, instead of a stack trace.
  */
 export function listen(
   server: Server,
@@ -39,6 +42,15 @@ export function listen(
           new StrataError(
             'STRATA_PORT_DENIED',
             `not allowed to listen on port ${port} (${name}): choose a port above 1023 with ${flag} N`,
+            { cause: err },
+          ),
+        )
+      } else if (HOST_ERRORS.has(err.code ?? '')) {
+        reject(
+          new StrataError(
+            'STRATA_HOST_UNAVAILABLE',
+            `cannot listen on host ${host} (${name}): it is not an address of this machine (${err.code}); ` +
+              'set --host to one of its IP addresses, 0.0.0.0 for all of them or 127.0.0.1 for this machine only',
             { cause: err },
           ),
         )

@@ -18,7 +18,10 @@ export async function startTcpListener(
       remotePort: socket.remotePort,
     })
   })
-  server.on('error', (err) => logger.error({ err: err.message }, 'MQTT listener error'))
+  // A failure to listen is listen()'s to report (one line, then exit); log only later errors.
+  server.on('error', (err) => {
+    if (server.listening) logger.error({ err: err.message }, 'MQTT listener error')
+  })
   const bound = await listen(server, port, host, 'MQTT', '--mqtt-port')
   return {
     name: 'MQTT',

@@ -1,39 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { createServer, type TLSSocket, type TlsOptions } from 'node:tls'
 import type { Broker, ConnectionInfo, Logger } from '@strata/broker'
-import type { TlsConfig } from '../config/schema.js'
-import { StrataError } from '../errors.js'
 import { closeServer, type Listener, listen, urlHost } from './listener.js'
 
-/** Reads the PEM files named in the config into Node's TLS options. */
-export async function loadTlsOptions(tls: TlsConfig): Promise<TlsOptions> {
-  if (!tls.cert || !tls.key) {
-    throw new StrataError(
-      'STRATA_TLS_FILES',
-      'TLS needs both tls.cert and tls.key (--tls-cert FILE --tls-key FILE)',
-    )
-  }
-  const read = async (file: string, what: string): Promise<Buffer> => {
-    try {
-      return await readFile(file)
-    } catch (cause) {
-      throw new StrataError(
-        'STRATA_TLS_FILES',
-        `cannot read the TLS ${what} ${file}: ${(cause as Error).message}`,
-        {
-          cause,
-        },
-      )
-    }
-  }
-  const options: TlsOptions = { cert: await read(tls.cert, 'certificate'), key: await read(tls.key, 'key') }
-  if (tls.ca) {
-    options.ca = await read(tls.ca, 'CA bundle')
-    options.requestCert = true
-    options.rejectUnauthorized = tls.requireClientCert
-  }
-  return options
-}
+export { loadTlsOptions } from './tls-files.js'
 
 /**
  * What the broker learns about a TLS client. A certificate is passed on only
@@ -73,6 +42,9 @@ export async function startTlsListener(
       return socket.destroy()
     }
     broker.handle(socket, info)
+  })
+  server.on('error', (err) => {
+    if (server.listening) logger.error({ err: err.message }, 'MQTT over TLS listener error')
   })
   server.on('tlsClientError', (err, socket) =>
     logger.debug({ err: err.message, remoteAddress: socket.remoteAddress }, 'TLS handshake failed'),

@@ -50,7 +50,10 @@ export async function startWebSocketListener(
     ws.on('error', (err) => logger.debug({ err: err.message }, 'WebSocket error'))
     broker.handle(stream, info)
   })
-  wss.on('error', (err) => logger.error({ err: err.message }, 'WebSocket server error'))
+  // ws re-emits the HTTP server's errors here, a failure to listen too: that one is listen()'s to report.
+  wss.on('error', (err) => {
+    if (server.listening) logger.error({ err: err.message }, 'WebSocket server error')
+  })
   const name = secure ? 'MQTT over secure WebSocket' : 'MQTT over WebSocket'
   const bound = await listen(server, port, host, name, secure ? '--wss-port' : '--ws-port')
   return {
