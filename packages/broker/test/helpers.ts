@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events'
 import { once } from 'node:events'
 import { Duplex } from 'node:stream'
-import type { Packet, PacketOfType, ProtocolVersion } from '@strata/protocol'
+import type { Packet, PacketOfType, ProtocolVersion, PublishPacket } from '@strata/protocol'
 import { encodePacket, PacketParser } from '@strata/protocol'
 import mqtt from 'mqtt'
 import type { Broker, BrokerOptions, ConnectionInfo } from '../src/index.js'
@@ -208,6 +208,17 @@ export class RawClient {
     for (const f of w) f()
   }
 }
+
+/** A PUBLISH packet for raw clients: `size` bytes of payload, packet id only when given. */
+export const pub = (topic: string, qos: 0 | 1 | 2, packetId?: number, size = 1): PublishPacket => ({
+  type: 'publish',
+  topic,
+  payload: Buffer.alloc(size, 120),
+  qos,
+  retain: false,
+  dup: false,
+  ...(packetId ? { packetId } : {}),
+})
 
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 

@@ -2,22 +2,12 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { encodePacket } from '@strata/protocol'
 import { MemoryStore } from '../../src/index.js'
-import { delay, endClient, mqttClient, RawClient, startBroker, until } from '../helpers.js'
+import { delay, endClient, mqttClient, pub, RawClient, startBroker, until } from '../helpers.js'
 
 /*
  * Findings of a spec-compliance review of the broker, one test each
  * (issue 2, section 3). Each failed before its fix.
  */
-
-const pub = (topic: string, qos: 0 | 1 | 2, packetId?: number, size = 1) => ({
-  type: 'publish' as const,
-  topic,
-  payload: Buffer.alloc(size, 120),
-  qos,
-  retain: false,
-  dup: false,
-  ...(packetId ? { packetId } : {}),
-})
 
 describe('compliance review: flow control', () => {
   test('3.1.1 has no Receive Maximum: a burst past maxInflight is read more slowly, not disconnected [MQTT-3.3.4-9 is MQTT 5 only]', async () => {

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { encodePacket, ReasonCode } from '@strata/protocol'
-import { duplexPair, memoryInfo, RawClient, startBroker, until } from '../helpers.js'
-
-const pub = (topic: string, qos: 0 | 1, packetId?: number, size = 1) => ({
-  type: 'publish' as const,
-  topic,
-  payload: Buffer.alloc(size, 120),
-  qos,
-  retain: false,
-  dup: false,
-  ...(packetId ? { packetId } : {}),
-})
+import { duplexPair, memoryInfo, pub, RawClient, startBroker, until } from '../helpers.js'
 
 describe('flow control', () => {
   test('more unacknowledged inbound QoS 1 than Receive Maximum: DISCONNECT 0x93 [MQTT-3.3.4-9]', async () => {
