@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// Runs every test file under packages/*/test with node's test runner and tsx.
+// Runs every test file under packages/*/test and bench/test with node's test runner and tsx.
 // Node 20's --test does not expand globs, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [path-substring ...]
 import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-const roots = readdirSync('packages').map((p) => join('packages', p, 'test'))
+const roots = [...readdirSync('packages').map((p) => join('packages', p, 'test')), join('bench', 'test')]
 const files = []
 const walk = (dir) => {
   let entries
