@@ -160,7 +160,7 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
     if (!this.connected.delete(conn) || session === undefined) return
     this.counters.clientsConnected--
     // [MQTT-3.1.2-8] the will goes out unless a normal DISCONNECT discarded it [MQTT-3.1.2-10];
-    // at shutdown the broker is at fault, not the client, so no will.
+    // at shutdown publishWillsAtShutdown() has sent it already.
     const will = conn.discardWill || this.closing !== undefined ? undefined : conn.will
     conn.will = undefined
     if (this.closing === undefined) this.sessions.detach(session, conn, will, conn.identity)
@@ -240,6 +240,23 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
     }
   }
 
+  /**
+   * The broker is about to close every connection without a DISCONNECT from
+   * the client, so each will goes out now [MQTT-3.1.2-8], delayed ones too
+   * (their timers do not survive the restart), as Mosquitto does on shutdown.
+   * Persistent subscribers get them journaled before the store closes.
+   */
+  private publishWillsAtShutdown(): void {
+    for (const conn of this.connected) {
+      const will = conn.will
+      conn.will = undefined
+      if (will !== undefined && !conn.discardWill && conn.identity !== undefined) {
+        this.sessions.publishWill(will, conn.identity)
+      }
+    }
+    this.sessions.publishPendingWills()
+  }
+
   close(signal?: AbortSignal): Promise<void> {
     this.closing ??= this.shutdown(signal)
     return this.closing
@@ -248,6 +265,7 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
   private async shutdown(signal?: AbortSignal): Promise<void> {
     this.sweep.stop()
     this.sys.stop()
+    this.publishWillsAtShutdown()
     this.sessions.shutdown()
     const conns = [...this.all]
     const closedStreams = conns.map(

@@ -220,6 +220,17 @@ export class SessionRegistry {
   }
 
   /** Shutdown: timers off, connected persistent sessions recorded as disconnected now. */
+  /** Sends every will still waiting out its Will Delay Interval (at broker shutdown). */
+  publishPendingWills(): void {
+    for (const session of this.byId.values()) {
+      const pending = session.pendingWill
+      if (pending === undefined) continue
+      session.pendingWill = undefined
+      if (pending.timer !== undefined) clearTimeout(pending.timer)
+      this.publishWill(pending.will, pending.identity)
+    }
+  }
+
   shutdown(): void {
     const now = Date.now()
     for (const session of this.byId.values()) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { ReasonCode } from '@strata/protocol'
-import { RawClient, startBroker } from '../helpers.js'
+import { MemoryStore } from '../../src/index.js'
+import { RawClient, startBroker, until } from '../helpers.js'
 
 describe('will messages', async () => {
   const broker = await startBroker({ hooks: { authorizePublish: (_c, t) => t !== 'forbidden' } })
@@ -102,5 +103,51 @@ describe('will messages', async () => {
     await s.expect('suback')
     assert.equal((await s.expect('publish')).retain, true)
     s.end()
+  })
+})
+
+describe('wills at broker shutdown', () => {
+  test('a shutdown sends every will, delayed ones too, to persistent subscribers across the restart [MQTT-3.1.2-8]', async () => {
+    const store = new MemoryStore()
+    let broker = await startBroker({ store })
+    const watcherOpts = { clientId: 'watcher', clean: false, properties: { sessionExpiryInterval: 300 } }
+    const w = new RawClient(broker, 5)
+    await w.connect(watcherOpts)
+    w.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'status/#', qos: 1 }] })
+    await w.expect('suback')
+    w.end()
+    const gone = (topic: string, properties?: object) => ({
+      topic,
+      payload: Buffer.from('offline'),
+      qos: 1 as const,
+      retain: false,
+      ...(properties ? { properties } : {}),
+    })
+    // One device still connected; one gone with a will waiting out its 1-hour delay;
+    // one that said a normal goodbye (its will is discarded).
+    const online = new RawClient(broker, 5)
+    await online.connect({ clientId: 'online', will: gone('status/online') })
+    const delayed = new RawClient(broker, 5)
+    await delayed.connect({
+      clientId: 'delayed',
+      clean: false,
+      properties: { sessionExpiryInterval: 7200 },
+      will: gone('status/delayed', { willDelayInterval: 3600 }),
+    })
+    delayed.end()
+    const polite = new RawClient(broker, 5)
+    await polite.connect({ clientId: 'polite', will: gone('status/polite') })
+    polite.send({ type: 'disconnect', reasonCode: 0 })
+    await polite.waitClosed()
+    await until(() => broker.stats().clientsConnected === 1)
+
+    await broker.close()
+    broker = await startBroker({ store })
+    const back = new RawClient(broker, 5)
+    await back.connect(watcherOpts)
+    const topics = (await back.drain(200)).flatMap((p) => (p.type === 'publish' ? [p.topic] : []))
+    assert.deepEqual(topics.sort(), ['status/delayed', 'status/online'])
+    back.end()
+    await broker.close()
   })
 })
