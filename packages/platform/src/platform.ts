@@ -1,9 +1,9 @@
-import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type Broker,
   type BrokerStore,
   createBroker,
+  ensureDir,
   type Logger,
   LogStore,
   MemoryStore,
@@ -40,7 +40,7 @@ async function prepareDataDir(config: Readonly<StrataConfig>): Promise<void> {
   const dirs = config.persistence ? [config.dataDir, join(config.dataDir, 'broker')] : [config.dataDir]
   for (const dir of dirs) {
     try {
-      await mkdir(dir, { recursive: true })
+      await ensureDir(dir)
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code
       const why =

@@ -1,3 +1,4 @@
+export { ensureDir } from './ensure-dir.js'
 export {
   STORE_ERROR_CODES,
   StoreCorruptError,

@@ -1,7 +1,8 @@
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { open, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { rebuildState, writeSnapshot } from './compaction.js'
 import { type DirLock, lockDir } from './dir-lock.js'
+import { ensureDir } from './ensure-dir.js'
 import { StoreError } from './errors.js'
 import {
   copyRange,
@@ -142,7 +143,7 @@ export class LogStore implements BrokerStore {
       throw new StoreError('STRATA_STORE_FAILED', 'LogStore is already open')
     this.opening = true
     try {
-      await mkdir(this.dir, { recursive: true })
+      await ensureDir(this.dir)
       const lock = await lockDir(this.dir)
       try {
         return await this.recover(lock, signal)

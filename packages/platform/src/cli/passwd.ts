@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
+import { ensureDir } from '@strata/broker'
 import type { Command } from 'commander'
 import { PasswordFile, validateUsername } from '../auth/password-file.js'
 import { loadConfig } from '../config/load.js'
@@ -92,7 +92,7 @@ Examples:
         if (again !== password) throw new StrataError('STRATA_CONFIG_INVALID', 'the passwords do not match')
       }
       await file.set(username, password)
-      await mkdir(dirname(file.path), { recursive: true })
+      await ensureDir(dirname(file.path))
       await file.save()
       console.error(
         `${existed ? 'changed the password of' : 'added'} ${username} in ${file.path}` +
