@@ -102,7 +102,9 @@ describe('strata up: environment errors exit 1 with one line', () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'broker'), '')
     assertOneLineError(await runStrata(await up([], dir)), 1, /cannot use .*\/broker as the data directory/)
-  }) // Node 20's recursive mkdir spins forever on procfs; ensureDir fails instead.
+  })
+
+  // Node 20's recursive mkdir spins forever on procfs; ensureDir fails instead.
   test('a data dir whose filesystem refuses new folders (procfs) fails at once instead of hanging', async (t) => {
     if (process.platform !== 'linux') return t.skip('procfs is Linux only')
     assertOneLineError(
