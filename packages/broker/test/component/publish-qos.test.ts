@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, describe, test } from 'node:test'
 import { ReasonCode } from '@strata/protocol'
 import type { PublishedMessage } from '../../src/index.js'
-import { endClient, mqttClient, RawClient, startBroker } from '../helpers.js'
+import { endClient, mqttClient, pub as publishOf, RawClient, startBroker } from '../helpers.js'
 
 describe('PUBLISH QoS 0/1/2 in and out', async () => {
   const published: PublishedMessage[] = []
@@ -48,15 +48,7 @@ describe('PUBLISH QoS 0/1/2 in and out', async () => {
     await sub.expect('suback')
     const pub = new RawClient(broker, 5)
     await pub.connect()
-    pub.send({
-      type: 'publish',
-      topic: 'ov/x',
-      payload: Buffer.from('a'),
-      qos: 2,
-      retain: false,
-      dup: false,
-      packetId: 5,
-    })
+    pub.send(publishOf('ov/x', 2, 5))
     await pub.expect('pubrec')
     const p = await sub.expect('publish')
     assert.equal(p.qos, 1)
@@ -101,53 +93,21 @@ describe('PUBLISH QoS 0/1/2 in and out', async () => {
   test('authorizePublish false: PUBACK 0x87 for v5 [MQTT-3.3.5-2]; 3.1.1 connection closed', async () => {
     const v5 = new RawClient(broker, 5)
     await v5.connect()
-    v5.send({
-      type: 'publish',
-      topic: 'forbidden/x',
-      payload: Buffer.from('a'),
-      qos: 1,
-      retain: false,
-      dup: false,
-      packetId: 1,
-    })
+    v5.send(publishOf('forbidden/x', 1, 1))
     assert.equal((await v5.expect('puback')).reasonCode, ReasonCode.NotAuthorized)
-    v5.send({
-      type: 'publish',
-      topic: 'forbidden/x',
-      payload: Buffer.from('a'),
-      qos: 2,
-      retain: false,
-      dup: false,
-      packetId: 2,
-    })
+    v5.send(publishOf('forbidden/x', 2, 2))
     assert.equal((await v5.expect('pubrec')).reasonCode, ReasonCode.NotAuthorized)
     v5.end()
     const v4 = new RawClient(broker, 4)
     await v4.connect()
-    v4.send({
-      type: 'publish',
-      topic: 'forbidden/x',
-      payload: Buffer.from('a'),
-      qos: 1,
-      retain: false,
-      dup: false,
-      packetId: 1,
-    })
+    v4.send(publishOf('forbidden/x', 1, 1))
     assert.deepEqual(await v4.waitClosed(), [])
   })
 
   test('clients cannot publish to $SYS', async () => {
     const v5 = new RawClient(broker, 5)
     await v5.connect()
-    v5.send({
-      type: 'publish',
-      topic: '$SYS/x',
-      payload: Buffer.from('a'),
-      qos: 1,
-      retain: false,
-      dup: false,
-      packetId: 1,
-    })
+    v5.send(publishOf('$SYS/x', 1, 1))
     assert.equal((await v5.expect('puback')).reasonCode, ReasonCode.NotAuthorized)
     v5.end()
   })

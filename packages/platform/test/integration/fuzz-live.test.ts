@@ -9,23 +9,12 @@ import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { generate, type Packet, parser } from 'mqtt-packet'
 import { type StrataProcess, startStrata, stopStrata, tempDir } from '../helpers/strata-process.js'
-import { alive, collect, connect, exchange, port, rssKiB, sleep, waitUntil } from './lib.js'
+import { alive, collect, connect, exchange, port, prng, rssKiB, sleep, waitUntil } from './lib.js'
 
 const SEED = 0xf022_0002
 const CONNECTIONS = 5_000
 const BUDGET_MS = 20_000
 const PARALLEL = 16
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Rng = () => number
 const int = (r: Rng, n: number): number => Math.floor(r() * n)

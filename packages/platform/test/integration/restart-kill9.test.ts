@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt'
 import { type StrataProcess, startStrata, stopStrata, tempDir } from '../helpers/strata-process.js'
-import { port, waitUntil } from './lib.js'
+import { port, prng, waitUntil } from './lib.js'
 
 const ROUNDS = 3
 const SEED = 0x5eed_0009
@@ -14,18 +14,6 @@ const TOPIC = 'it/kill9/data'
 const RETAINED = 'it/kill9/retained'
 /** Outstanding (unacknowledged) QoS 1 publishes: "as fast as acks allow". */
 const WINDOW = 32
-
-/** mulberry32: a tiny seeded PRNG so a failing round reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Session {
   client: MqttClient
