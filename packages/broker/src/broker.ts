@@ -17,6 +17,7 @@ import type {
   BrokerLimits,
   BrokerOptions,
   BrokerStats,
+  ClientIdentity,
   ConnectionInfo,
   Logger,
   PublishedMessage,
@@ -255,6 +256,20 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
       }
     }
     this.sessions.publishPendingWills()
+  }
+
+  disconnectWhere(
+    predicate: (client: ClientIdentity) => boolean,
+    reasonCode: number,
+    reason: string,
+  ): number {
+    let count = 0
+    for (const conn of [...this.connected]) {
+      if (conn.identity === undefined || !predicate(conn.identity)) continue
+      conn.disconnect(reasonCode, reason)
+      count++
+    }
+    return count
   }
 
   close(signal?: AbortSignal): Promise<void> {

@@ -137,6 +137,13 @@ export interface Broker {
   publish(message: PublishedMessage): Promise<void>
   stats(): BrokerStats
   /**
+   * Disconnects every connected client the predicate picks (a disabled device, a revoked
+   * certificate): MQTT 5 clients first get DISCONNECT with `reasonCode` (0x87 Not authorized,
+   * 0x8A Banned...), 3.1.1 clients are closed. Their wills are published as for any
+   * server-side disconnect. Returns how many were disconnected.
+   */
+  disconnectWhere(predicate: (client: ClientIdentity) => boolean, reasonCode: number, reason: string): number
+  /**
    * Graceful shutdown: refuses new connections, sends MQTT 5 clients DISCONNECT
    * 0x8B Server shutting down, closes every stream, commits and closes the store.
    */

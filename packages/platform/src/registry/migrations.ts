@@ -100,6 +100,109 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec('CREATE INDEX devices_firmware_key ON devices(firmware_key)')
     },
   },
+  {
+    version: 4,
+    name: 'credentials, certificate authorities, provisioning, ACL grants, users, API keys, audit log',
+    up(db) {
+      // Secrets are never stored: device tokens and passwords as scrypt hashes; API keys, session
+      // and setup tokens (256 random bits each, so a slow hash adds nothing) as SHA-256.
+      db.exec(`
+        CREATE TABLE certificate_authorities (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          certificate_pem TEXT NOT NULL,
+          subject TEXT NOT NULL,
+          not_after TEXT NOT NULL,
+          platform INTEGER NOT NULL,
+          created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE device_credentials (
+          id TEXT PRIMARY KEY,
+          device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+          kind TEXT NOT NULL CHECK (kind IN ('token', 'certificate')),
+          secret_hash TEXT,
+          fingerprint TEXT UNIQUE,
+          serial TEXT,
+          issuer_id TEXT,
+          certificate_pem TEXT,
+          not_before TEXT,
+          not_after TEXT,
+          label TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          revoked_at TEXT,
+          revoked_reason TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX device_credentials_device ON device_credentials(device_id);
+        CREATE TABLE provisioning_templates (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          claim_secret_hash TEXT NOT NULL,
+          type_id TEXT REFERENCES device_types(id),
+          groups TEXT NOT NULL,
+          tags TEXT NOT NULL,
+          id_prefix TEXT NOT NULL,
+          credential_kind TEXT NOT NULL CHECK (credential_kind IN ('token', 'certificate')),
+          max_devices INTEGER,
+          provisioned INTEGER NOT NULL,
+          expires_at TEXT,
+          enabled INTEGER NOT NULL,
+          version INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE acl_grants (
+          id TEXT PRIMARY KEY,
+          device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+          topic_filter TEXT NOT NULL,
+          access TEXT NOT NULL CHECK (access IN ('publish', 'subscribe', 'all')),
+          created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX acl_grants_device ON acl_grants(device_id);
+        CREATE TABLE users (
+          username TEXT PRIMARY KEY,
+          password_hash TEXT NOT NULL,
+          role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+          enabled INTEGER NOT NULL,
+          version INTEGER NOT NULL,
+          created_at TEXT NOT NULL,
+          updated_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          secret_hash TEXT NOT NULL,
+          owner TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+          scopes TEXT NOT NULL,
+          created_at TEXT NOT NULL,
+          expires_at TEXT,
+          last_used_at TEXT,
+          revoked_at TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE sessions (
+          token_hash TEXT PRIMARY KEY,
+          username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+          created_at TEXT NOT NULL,
+          expires_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX sessions_expiry ON sessions(expires_at);
+        CREATE TABLE setup_tokens (
+          token_hash TEXT PRIMARY KEY,
+          created_at TEXT NOT NULL,
+          expires_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE audit_log (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          at TEXT NOT NULL,
+          actor TEXT NOT NULL,
+          action TEXT NOT NULL,
+          target_kind TEXT NOT NULL,
+          target_id TEXT NOT NULL,
+          details TEXT NOT NULL
+        );
+        CREATE INDEX audit_log_target ON audit_log(target_kind, target_id, seq);
+      `)
+    },
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS.length

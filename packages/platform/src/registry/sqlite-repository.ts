@@ -42,14 +42,24 @@ export interface SqliteRegistryOptions {
 
 /** Opens (creating and migrating as needed) the registry database at `options.path`. */
 export function openSqliteRegistry(options: SqliteRegistryOptions): RegistryRepository {
-  return new SqliteRegistry(options)
+  return new SqliteRegistry(new SqliteDb(options.path, options.now ?? (() => new Date())), true)
+}
+
+/**
+ * The registry on a database shared with the identity, access and audit repositories
+ * (one file, one transaction scope). Its close() leaves the database open for its owner.
+ */
+export function sqliteRegistryOn(db: SqliteDb): RegistryRepository {
+  return new SqliteRegistry(db, false)
 }
 
 class SqliteRegistry implements RegistryRepository {
   readonly #s: SqliteDb
+  readonly #ownsDb: boolean
 
-  constructor(options: SqliteRegistryOptions) {
-    this.#s = new SqliteDb(options.path, options.now ?? (() => new Date()))
+  constructor(db: SqliteDb, ownsDb: boolean) {
+    this.#s = db
+    this.#ownsDb = ownsDb
   }
 
   /** Model records for device rows: their groups and tags in two queries per batch, not two per device. */
@@ -327,6 +337,6 @@ class SqliteRegistry implements RegistryRepository {
   }
 
   async close(): Promise<void> {
-    this.#s.close()
+    if (this.#ownsDb) this.#s.close()
   }
 }

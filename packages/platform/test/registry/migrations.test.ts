@@ -6,6 +6,7 @@ import { after, test } from 'node:test'
 import Database from 'better-sqlite3'
 import { SchemaError } from '../../src/registry/errors.js'
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion } from '../../src/registry/migrations.js'
+import { semverKey } from '../../src/registry/semver.js'
 import { openSqliteRegistry } from '../../src/registry/sqlite-repository.js'
 
 const dirs: string[] = []
@@ -45,6 +46,12 @@ function writeOldData(db: Database.Database, k: number): void {
   db.prepare(`INSERT INTO device_groups VALUES ('old-1', 'site-a')`).run()
   db.prepare(`INSERT INTO device_tags VALUES ('old-1', 'floor', '3')`).run()
   if (k >= 2) db.prepare(`INSERT INTO device_status VALUES ('old-1', 1, ?)`).run(now)
+  // From version 3 on, releases wrote the firmware sort key with the row.
+  if (k >= 3) {
+    const key = db.prepare('UPDATE devices SET firmware_key = ? WHERE id = ?')
+    key.run(semverKey('1.4.2'), 'old-1')
+    key.run(semverKey('custom'), 'old-2')
+  }
 }
 
 for (let k = 0; k < LATEST_VERSION; k++) {
