@@ -16,7 +16,16 @@ export const REGISTRY_ERROR_CODES = [
 
 export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[number]
 
-export type RecordKind = 'device' | 'device type' | 'group'
+export type RecordKind =
+  | 'device'
+  | 'device type'
+  | 'group'
+  | 'credential'
+  | 'certificate authority'
+  | 'provisioning template'
+  | 'ACL grant'
+  | 'user'
+  | 'API key'
 
 export class RegistryError extends Error {
   constructor(
