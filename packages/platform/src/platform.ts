@@ -8,11 +8,23 @@ import {
   LogStore,
   MemoryStore,
 } from '@strata/broker'
-import { createMqttAuth, type MqttAuth } from './auth/mqtt-auth.js'
+import { ReasonCode } from '@strata/protocol'
+import type { AccessService } from './access/service.js'
+import { createAccessService } from './access/sqlite-access.js'
+import { createAuditLog } from './audit/sqlite-audit.js'
+import { type AuthObserver, createMqttAuth, type MqttAuth, type MqttPrincipal } from './auth/mqtt-auth.js'
 import { PasswordFile } from './auth/password-file.js'
 import type { StrataConfig } from './config/schema.js'
 import { StrataError } from './errors.js'
 import { startHttpListener } from './http/health.js'
+import { createDeviceRequests } from './identity/mqtt-requests.js'
+import { createIdentityService, type IdentityBackend } from './identity/sqlite-identity.js'
+import { loadOrCreatePlatformCa } from './identity/x509/index.js'
+import { observeRegistry } from './registry/observed.js'
+import type { RegistryRepository } from './registry/repository.js'
+import { SqliteDb } from './registry/sqlite-db.js'
+import { sqliteRegistryOn } from './registry/sqlite-repository.js'
+import { StatusTracker } from './registry/status-tracker.js'
 import type { Listener } from './transports/listener.js'
 import { startTcpListener } from './transports/tcp.js'
 import { loadTlsOptions, startTlsListener } from './transports/tls.js'
@@ -21,7 +33,12 @@ import { VERSION } from './version.js'
 
 export interface RunningPlatform {
   broker: Broker
+  registry: RegistryRepository
+  identity: IdentityBackend
+  access: AccessService
   listeners: Listener[]
+  /** A one-time token to create the first admin (POST /api/setup), while no user exists. */
+  setupToken: string | null
   /** Users in the password file at start. */
   users: number
   /**
@@ -72,16 +89,75 @@ export async function startPlatform(
     ? new LogStore({ dir: join(config.dataDir, 'broker') })
     : new MemoryStore()
   const passwords = await PasswordFile.load(config.passwordFile)
+  const ca = await loadOrCreatePlatformCa(join(config.dataDir, 'ca'))
+  // Registry, identity, access and audit share one SQLite file: one backup, one transaction scope.
+  const db = new SqliteDb(join(config.dataDir, 'registry.db'), () => new Date())
+  const closeDb = (): void => db.close()
+  let broker: Broker | undefined
+  const kick = (match: (p: MqttPrincipal) => boolean, reason: string): void => {
+    const n = broker?.disconnectWhere(
+      (client) => match((client.principal as MqttPrincipal | undefined) ?? { kind: 'anonymous' }),
+      ReasonCode.NotAuthorized,
+      reason,
+    )
+    if (n) logger.info({ clients: n, reason }, 'disconnected clients')
+  }
+  const baseRegistry = sqliteRegistryOn(db)
+  const registry = observeRegistry(baseRegistry, {
+    deviceRevoked: (id, why) => kick((p) => p.kind === 'device' && p.deviceId === id, `device ${why}`),
+  })
+  const identity = createIdentityService({ db, ca })
+  const access = createAccessService({ db })
+  const audit = createAuditLog(db)
+  const status = new StatusTracker({ registry: baseRegistry, logger: logger.child({ component: 'status' }) })
+  await status.reset()
+
+  const operatorCaPem = tls?.ca === undefined ? undefined : String(tls.ca)
+  const observer: AuthObserver = {
+    authFailed: () => {},
+    aclDenied: () => {},
+  }
   const auth: MqttAuth = createMqttAuth({
     passwordFile: passwords,
     allowAnonymous: config.allowAnonymous,
     logger,
+    identity,
+    platformCaPem: ca.certificatePem,
+    ...(operatorCaPem === undefined ? {} : { operatorCaPem }),
+    observer,
   })
-  let broker: Broker
+  identity.onRevoked((credential) =>
+    kick((p) => p.kind === 'device' && p.credentialId === credential.id, 'credential revoked'),
+  )
+  identity.onGrantsChanged((deviceId) => auth.refreshGrants(deviceId))
+  const deviceRequests = createDeviceRequests({
+    identity,
+    registry,
+    audit,
+    logger: logger.child({ component: 'device-requests' }),
+    publish: (message) => (broker as Broker).publish(message),
+  })
+  const deviceOf = (principal: unknown): string | undefined => {
+    const p = principal as MqttPrincipal | undefined
+    return p?.kind === 'device' ? p.deviceId : undefined
+  }
   try {
     broker = await createBroker({
       store,
-      hooks: auth.hooks,
+      hooks: {
+        ...auth.hooks,
+        onConnect(client) {
+          auth.connected(client)
+          const id = deviceOf(client.principal)
+          if (id !== undefined) status.connected(id)
+        },
+        onDisconnect(client) {
+          auth.released(client)
+          const id = deviceOf(client.principal)
+          if (id !== undefined) status.disconnected(id)
+        },
+        onPublish: deviceRequests,
+      },
       limits: config.limits,
       logger: logger.child({ component: 'broker' }),
       sysInterval: config.sysInterval,
@@ -89,8 +165,27 @@ export async function startPlatform(
     })
   } catch (err) {
     auth.close()
+    await status.close()
+    closeDb()
     throw err
   }
+  const running: Broker = broker
+  const setupToken = (await access.hasUsers()) ? null : await access.createSetupToken(24 * 60 * 60 * 1000)
+
+  /** Client certificates verify against the operator's --tls-ca, the platform CA and every registered CA. */
+  const trustedCas = async (): Promise<string[]> => [
+    ...(operatorCaPem === undefined ? [] : [operatorCaPem]),
+    ...(await identity.listAuthorities()).map((a) => a.certificatePem),
+  ]
+  if (tls) tls.ca = await trustedCas()
+  identity.onAuthoritiesChanged(() => {
+    trustedCas().then(
+      (cas) => {
+        for (const l of listeners) l.setTrustedCas?.(cas)
+      },
+      (err: Error) => logger.error({ err: err.message }, 'trusted CA list not updated'),
+    )
+  })
 
   const listeners: Listener[] = []
   let ready = false
@@ -100,9 +195,12 @@ export async function startPlatform(
       ready = false
       // Stop accepting first; the broker then ends the connections it holds.
       const closing = listeners.map((l) => l.close())
-      await broker.close()
+      await running.close()
       await Promise.all(closing)
+      await status.close()
       auth.close()
+      await access.close()
+      closeDb()
     })()
     return stopping
   }
@@ -110,17 +208,17 @@ export async function startPlatform(
   try {
     const { host } = config
     if (config.mqtt.port !== null)
-      listeners.push(await startTcpListener(broker, config.mqtt.port, host, logger))
+      listeners.push(await startTcpListener(running, config.mqtt.port, host, logger))
     if (tls) {
       if (config.mqtts.port !== null)
-        listeners.push(await startTlsListener(broker, config.mqtts.port, host, tls, logger))
+        listeners.push(await startTlsListener(running, config.mqtts.port, host, tls, logger))
       if (config.wss.port !== null)
-        listeners.push(await startWebSocketListener(broker, config.wss.port, host, logger, tls))
+        listeners.push(await startWebSocketListener(running, config.wss.port, host, logger, tls))
     }
     if (config.ws.port !== null)
-      listeners.push(await startWebSocketListener(broker, config.ws.port, host, logger))
+      listeners.push(await startWebSocketListener(running, config.ws.port, host, logger))
     if (config.http.port !== null) {
-      const health = { broker, ready: () => ready, version: VERSION }
+      const health = { broker: running, ready: () => ready, version: VERSION }
       listeners.push(await startHttpListener(health, config.http.port, host, logger))
     }
   } catch (err) {
@@ -128,5 +226,14 @@ export async function startPlatform(
     throw err
   }
   ready = true
-  return { broker, listeners, users: passwords.size, stop }
+  return {
+    broker: running,
+    registry,
+    identity,
+    access,
+    listeners,
+    setupToken,
+    users: passwords.size,
+    stop,
+  }
 }

@@ -28,7 +28,7 @@ test('a password file corrupted while running is logged and the previous users k
   const proc = await startStrata([], dir)
   try {
     assert.equal(
-      proc.logs.some((l) => String(l.msg).includes('no MQTT users yet')),
+      proc.logs.some((l) => String(l.msg).includes('add an MQTT user')),
       false,
     )
     // A hand edit gone wrong: the watcher (1 s poll) must not drop every user.

@@ -88,11 +88,21 @@ Examples:
       const platform = await startPlatform(config, logger)
       for (const l of platform.listeners)
         logger.info({ listener: l.name, url: l.url, port: l.port }, `${l.name} on ${l.url}`)
-      if (platform.users === 0 && !config.allowAnonymous) {
+      if (platform.setupToken !== null) {
+        const http = platform.listeners.find((l) => l.url.startsWith('http'))
+        const base = http ? http.url.replace(/\/$/, '') : 'http://HOST:PORT'
         logger.warn(
+          { setupToken: platform.setupToken, url: `${base}/api/setup` },
+          `no admin user yet: create the first one within 24 h with POST ${base}/api/setup ` +
+            '{"token": "<setupToken>", "username": "...", "password": "..."}, ' +
+            `or run "npx strata admin create <username> --data-dir ${config.dataDir}"`,
+        )
+      }
+      if (platform.users === 0 && !config.allowAnonymous) {
+        logger.info(
           { passwordFile: config.passwordFile },
-          `no MQTT users yet, so no client can connect: add one with "npx strata passwd --data-dir ${config.dataDir} <username>" ` +
-            '(it asks for the password), or restart with --allow-anonymous for a local experiment',
+          'devices connect with their own credentials ("npx strata device token create <id>"); ' +
+            `for a backend service that needs every topic, add an MQTT user with "npx strata passwd --data-dir ${config.dataDir} <username>"`,
         )
       }
       logger.info('Strata is up')

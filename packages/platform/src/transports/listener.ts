@@ -10,6 +10,8 @@ export interface Listener {
   port: number
   /** Stops accepting; resolves once the server is closed. */
   close(): Promise<void>
+  /** TLS listeners: trust this CA list for client certificates from the next handshake on. */
+  setTrustedCas?(cas: readonly string[]): void
 }
 
 /** `host` is a name that does not resolve, or an IP address no interface of this machine has. */

@@ -73,12 +73,12 @@ export async function loadTlsOptions(tls: TlsConfig): Promise<TlsOptions> {
       `the TLS key ${tls.key} does not match the certificate ${tls.cert} (its first certificate must be the server's own)`,
     )
   }
-  const options: TlsOptions = { cert, key }
+  // Client certificates are always asked for: devices present ones the platform CA issued.
+  // The platform adds its own CA and the registered ones to `ca` (platform.ts).
+  const options: TlsOptions = { cert, key, requestCert: true, rejectUnauthorized: tls.requireClientCert }
   if (tls.ca) {
     options.ca = await read(tls.ca, 'CA bundle')
     certificates(options.ca, tls.ca, 'CA bundle')
-    options.requestCert = true
-    options.rejectUnauthorized = tls.requireClientCert
   }
   try {
     createSecureContext(options)

@@ -55,5 +55,6 @@ export async function startTlsListener(
     url: `mqtts://${urlHost(host)}:${bound}`,
     port: bound,
     close: () => closeServer(server),
+    setTrustedCas: (cas) => server.setSecureContext({ ...tls, ca: [...cas] }),
   }
 }

@@ -65,5 +65,8 @@ export async function startWebSocketListener(
       wss.close()
       await closeServer(server)
     },
+    ...(tls !== undefined && 'setSecureContext' in server
+      ? { setTrustedCas: (cas: readonly string[]) => server.setSecureContext({ ...tls, ca: [...cas] }) }
+      : {}),
   }
 }
