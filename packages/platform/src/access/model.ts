@@ -49,7 +49,7 @@ export interface UserPatch {
 }
 
 export interface ApiKey {
-  /** `ak_` and 16 hex digits; also the first part of the key itself, so lookups need no scan. */
+  /** `ak_` and 16 hex digits; the key itself is `stk_<the same hex>_<secret>`, so lookups need no scan. */
   id: string
   name: string
   owner: string
