@@ -1,25 +1,19 @@
 import { join } from 'node:path'
-import {
-  type Broker,
-  type BrokerStore,
-  createBroker,
-  ensureDir,
-  type Logger,
-  LogStore,
-  MemoryStore,
-} from '@strata/broker'
+import { type Broker, type BrokerStore, createBroker, ensureDir, LogStore, MemoryStore } from '@strata/broker'
 import { ReasonCode } from '@strata/protocol'
+import type { Logger } from 'pino'
 import type { AccessService } from './access/service.js'
 import { createAccessService } from './access/sqlite-access.js'
+import { createApiServer, startApiListener } from './api/server.js'
 import { createAuditLog } from './audit/sqlite-audit.js'
 import { type AuthObserver, createMqttAuth, type MqttAuth, type MqttPrincipal } from './auth/mqtt-auth.js'
 import { PasswordFile } from './auth/password-file.js'
 import type { StrataConfig } from './config/schema.js'
 import { StrataError } from './errors.js'
-import { startHttpListener } from './http/health.js'
 import { createDeviceRequests } from './identity/mqtt-requests.js'
 import { createIdentityService, type IdentityBackend } from './identity/sqlite-identity.js'
 import { loadOrCreatePlatformCa } from './identity/x509/index.js'
+import { type AuthTransport, PlatformMetrics } from './metrics.js'
 import { observeRegistry } from './registry/observed.js'
 import type { RegistryRepository } from './registry/repository.js'
 import { SqliteDb } from './registry/sqlite-db.js'
@@ -46,6 +40,22 @@ export interface RunningPlatform {
    * flush and close the store. Safe to call twice.
    */
   stop(): Promise<void>
+}
+
+const TRANSPORT_LABEL: Record<string, AuthTransport> = { tcp: 'mqtt', tls: 'mqtts', ws: 'ws', wss: 'wss' }
+
+/** Metric label of a CONNACK refusal: a fixed word per reason code, so series stay bounded. */
+function reasonLabel(reasonCode: number): string {
+  switch (reasonCode) {
+    case ReasonCode.BadUserNameOrPassword:
+      return 'bad_credentials'
+    case ReasonCode.NotAuthorized:
+      return 'not_authorized'
+    case ReasonCode.ClientIdentifierNotValid:
+      return 'client_id_not_valid'
+    default:
+      return 'other'
+  }
 }
 
 /**
@@ -113,9 +123,15 @@ export async function startPlatform(
   await status.reset()
 
   const operatorCaPem = tls?.ca === undefined ? undefined : String(tls.ca)
+  const metrics = new PlatformMetrics({ brokerStats: () => broker?.stats() })
   const observer: AuthObserver = {
-    authFailed: () => {},
-    aclDenied: () => {},
+    authFailed: (transport, reasonCode) =>
+      metrics.authFailures.inc({
+        transport: TRANSPORT_LABEL[transport] ?? 'mqtt',
+        reason: reasonLabel(reasonCode),
+      }),
+    aclDenied: (action, principal) =>
+      metrics.aclDenials.inc({ action, principal: principal === 'anonymous' ? 'user' : principal }),
   }
   const auth: MqttAuth = createMqttAuth({
     passwordFile: passwords,
@@ -136,6 +152,7 @@ export async function startPlatform(
     audit,
     logger: logger.child({ component: 'device-requests' }),
     publish: (message) => (broker as Broker).publish(message),
+    onProvisioned: () => metrics.provisioned.inc(),
   })
   const deviceOf = (principal: unknown): string | undefined => {
     const p = principal as MqttPrincipal | undefined
@@ -218,8 +235,16 @@ export async function startPlatform(
     if (config.ws.port !== null)
       listeners.push(await startWebSocketListener(running, config.ws.port, host, logger))
     if (config.http.port !== null) {
-      const health = { broker: running, ready: () => ready, version: VERSION }
-      listeners.push(await startHttpListener(health, config.http.port, host, logger))
+      const api = await createApiServer({
+        registry,
+        identity,
+        access,
+        audit,
+        metrics,
+        health: { ready: () => ready, version: VERSION, broker: () => running.stats() },
+        logger,
+      })
+      listeners.push(await startApiListener(api, config.http.port, host, logger))
     }
   } catch (err) {
     await stop()

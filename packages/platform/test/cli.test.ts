@@ -81,7 +81,11 @@ describe('strata CLI', () => {
     try {
       const hint = proc.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('strata passwd'))
       assert.ok(hint, 'logs how to add the first user')
-      const http = proc.ports.get('HTTP (health)')
+      const setup = proc.logs.find((l) => typeof l.setupToken === 'string')
+      assert.ok(setup, 'logs a one-time setup token for the first admin')
+      assert.match(String(setup.setupToken), /^ssu_/)
+      assert.match(String(setup.url), /^http:\/\/.+\/api\/setup$/)
+      const http = proc.ports.get('HTTP (API)')
       const res = await fetch(`http://127.0.0.1:${http}/health`)
       assert.equal(res.status, 200)
       const body = (await res.json()) as { status: string; ready: boolean }

@@ -32,7 +32,8 @@ export type MqttPrincipal =
 
 /** Counters the platform exports as metrics; each call is one event. */
 export interface AuthObserver {
-  authFailed(transport: string, reason: string): void
+  /** `reasonCode` is the CONNACK reason code (0x86, 0x87, 0x85...): a bounded set, unlike the message. */
+  authFailed(transport: string, reasonCode: number): void
   aclDenied(action: 'publish' | 'subscribe', principal: MqttPrincipal['kind']): void
 }
 
@@ -155,7 +156,7 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
   async function authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
     const result = await decide(request)
     if (!result.ok) {
-      observer?.authFailed(request.connection.transport, result.reason ?? String(result.reasonCode))
+      observer?.authFailed(request.connection.transport, result.reasonCode)
       logger.info(
         {
           clientId: request.clientId,

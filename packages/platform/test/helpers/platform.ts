@@ -3,18 +3,12 @@
  * for tests that drive the services directly and the broker through real MQTT clients.
  */
 import { rm } from 'node:fs/promises'
-import type { Logger } from '@strata/broker'
+import pino from 'pino'
 import { loadConfig } from '../../src/config/load.js'
 import { type RunningPlatform, startPlatform } from '../../src/platform.js'
 import { tempDir } from './strata-process.js'
 
-export const silentLogger: Logger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  child: () => silentLogger,
-}
+export const silentLogger = pino({ level: 'silent' })
 
 export interface TestPlatform extends RunningPlatform {
   dataDir: string

@@ -9,7 +9,7 @@ export const STRATA_BIN = new URL('../../bin/strata.js', import.meta.url).pathna
 export interface StrataProcess {
   child: ChildProcess
   dataDir: string
-  /** Listener ports by name as logged ("MQTT", "MQTT over WebSocket", "HTTP (health)"...). */
+  /** Listener ports by name as logged ("MQTT", "MQTT over WebSocket", "HTTP (API)"...). */
   ports: Map<string, number>
   /** Every JSON log line seen so far. */
   logs: Array<Record<string, unknown>>

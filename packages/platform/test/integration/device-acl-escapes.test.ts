@@ -65,7 +65,8 @@ function rawPublish(topic: Buffer, packetId = 1): Buffer {
 function subackCodes(client: MqttClient, filters: string[]): Promise<number[]> {
   return new Promise((resolve, reject) => {
     client.once('packetreceive', (packet) => {
-      if (packet.cmd === 'suback') resolve(packet.granted.map((g) => (typeof g === 'number' ? g : g.qos)))
+      if (packet.cmd === 'suback')
+        resolve(packet.granted.map((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos)))
       else reject(new Error(`expected SUBACK, got ${packet.cmd}`))
     })
     client.subscribe(filters, { qos: 1 }, () => {})

@@ -180,7 +180,7 @@ describe('fuzzing a live strata up', { timeout: 90_000 }, () => {
     )
     proc = await startStrata(['--allow-anonymous', '--config', config], dir)
     mqttPort = port(proc, 'MQTT')
-    httpPort = port(proc, 'HTTP (health)')
+    httpPort = port(proc, 'HTTP (API)')
   })
   after(async () => {
     if (proc) await stopStrata(proc)

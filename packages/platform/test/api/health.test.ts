@@ -4,11 +4,13 @@ import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { createBroker, MemoryStore } from '@strata/broker'
 import { pino } from 'pino'
-import { startHttpListener } from '../src/http/health.js'
-import type { Listener } from '../src/transports/listener.js'
+import { createApiServer, startApiListener } from '../../src/api/server.js'
+import type { Listener } from '../../src/transports/listener.js'
+import { createFixture, type Fixture } from './fixture.js'
 
-// The health endpoint at its edge: whatever arrives, a clear 4xx (never a
-// 500, never a reset without an answer) and the listener keeps serving.
+// /health and /ready at the edge of a real listener: whatever arrives, a clear 4xx (never a
+// 500, never a reset without an answer) and the listener keeps serving. The same cases as
+// the health-only listener's (test/health-edge.test.ts) that this API replaces.
 
 interface Reply {
   status: number
@@ -45,22 +47,53 @@ function raw(port: number, bytes: string): Promise<string> {
   })
 }
 
-describe('HTTP health endpoint: bad requests', () => {
+describe('API listener: /health and /ready at the edge', () => {
+  let f: Fixture
   let listener: Listener
   let port: number
+  let ready = false
   let closeBroker: () => Promise<void>
 
   before(async () => {
     const logger = pino({ level: 'silent' })
     const broker = await createBroker({ store: new MemoryStore(), logger, sysInterval: 0 })
     closeBroker = () => broker.close()
-    listener = await startHttpListener({ broker, ready: () => true, version: 'test' }, 0, '127.0.0.1', logger)
+    f = await createFixture({ users: false })
+    const app = await createApiServer({
+      registry: f.registry,
+      identity: f.identity,
+      access: f.access,
+      audit: f.audit,
+      metrics: f.metrics,
+      health: { ready: () => ready, version: 'test', broker: () => broker.stats() },
+      logger,
+    })
+    listener = await startApiListener(app, 0, '127.0.0.1', logger)
     port = listener.port
   })
 
   after(async () => {
     await listener.close()
+    await f.close()
     await closeBroker()
+  })
+
+  test('/ready is 503 until ready, then 200; /health is 200 throughout; both carry broker stats', async () => {
+    const notReady = await send(port, 'GET', '/ready')
+    assert.equal(notReady.status, 503)
+    assert.equal((JSON.parse(notReady.body) as { status: string }).status, 'unavailable')
+    const health = await send(port, 'GET', '/health')
+    assert.equal(health.status, 200)
+    const body = JSON.parse(health.body) as {
+      ready: boolean
+      version: string
+      broker: { clientsConnected: number }
+    }
+    assert.equal(body.ready, false)
+    assert.equal(body.version, 'test')
+    assert.equal(body.broker.clientsConnected, 0)
+    ready = true
+    assert.equal((await send(port, 'GET', '/ready')).status, 200)
   })
 
   test('HEAD answers like GET, without a body', async () => {
@@ -75,7 +108,7 @@ describe('HTTP health endpoint: bad requests', () => {
       const reply = await send(port, method, '/health')
       assert.equal(reply.status, 405, method)
       assert.equal(reply.headers.allow, 'GET, HEAD')
-      assert.equal((JSON.parse(reply.body) as { error: string }).error, 'STRATA_METHOD_NOT_ALLOWED')
+      assert.equal((JSON.parse(reply.body) as { code: string }).code, 'STRATA_API_METHOD_NOT_ALLOWED')
     }
   })
 
@@ -88,7 +121,14 @@ describe('HTTP health endpoint: bad requests', () => {
   test('an unknown path is 404 and echoes at most a short prefix of it', async () => {
     const reply = await send(port, 'GET', `/${'a'.repeat(8000)}`)
     assert.equal(reply.status, 404)
+    assert.equal((JSON.parse(reply.body) as { code: string }).code, 'STRATA_API_NO_ROUTE')
     assert.ok(reply.body.length < 400, `body of ${reply.body.length} bytes`)
+  })
+
+  test('a malformed %-escape in the path is 400 in the API error shape', async () => {
+    const reply = await send(port, 'GET', '/api/devices/%ZZ')
+    assert.equal(reply.status, 400)
+    assert.equal((JSON.parse(reply.body) as { code: string }).code, 'STRATA_API_INVALID_REQUEST')
   })
 
   test('a URL larger than the header limit is 431, not a reset', async () => {
@@ -102,5 +142,29 @@ describe('HTTP health endpoint: bad requests', () => {
 
   test('still serves after all of that', async () => {
     assert.equal((await send(port, 'GET', '/health')).status, 200)
+  })
+
+  test('a port in use is one clear error naming the port and the flag', async () => {
+    const app = await createApiServer({
+      registry: f.registry,
+      identity: f.identity,
+      access: f.access,
+      audit: f.audit,
+      metrics: f.metrics,
+      health: { ready: () => true, version: 'test' },
+      logger: pino({ level: 'silent' }),
+    })
+    try {
+      await assert.rejects(
+        startApiListener(app, port, '127.0.0.1', pino({ level: 'silent' })),
+        (err: Error) => {
+          assert.equal((err as { code?: string }).code, 'STRATA_PORT_IN_USE')
+          assert.match(err.message, new RegExp(`port ${port}.*--http-port`))
+          return true
+        },
+      )
+    } finally {
+      await app.close()
+    }
   })
 })
