@@ -219,6 +219,18 @@ describe('ACL escapes by a registered device', () => {
     )
   })
 
+  test('every refusal is counted in /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${platform.port('HTTP')}/metrics`)).text()
+    const count = (labels: string): number =>
+      Number(new RegExp(`^strata_acl_denials_total\\{${labels}\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0)
+    assert.ok(count('action="subscribe",principal="device"') >= SUBSCRIBE_ESCAPES.length * 2)
+    assert.ok(count('action="publish",principal="device"') >= PUBLISH_ESCAPES.length + 1)
+    assert.match(
+      text,
+      /^strata_auth_failures_total\{transport="mqtt",reason="(bad_credentials|client_id_not_valid)"\} \d+/m,
+    )
+  })
+
   test("operator grants widen a device's topics, live", async () => {
     const attacker = await device('attacker', attackerToken, 5)
     await assert.rejects(attacker.publishAsync('plant/line-1', 'x', { qos: 1 }))
