@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander'
 import { StrataError } from '../errors.js'
 import { VERSION } from '../version.js'
+import { registerManagement } from './manage.js'
 import { registerPasswd } from './passwd.js'
 import { registerUp } from './up.js'
 
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
   registerUp(program)
   registerPasswd(program)
+  registerManagement(program)
   try {
     await program.parseAsync(argv)
   } catch (err) {

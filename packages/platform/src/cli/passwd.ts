@@ -1,10 +1,10 @@
 import { dirname } from 'node:path'
-import { createInterface } from 'node:readline'
 import { ensureDir } from '@strata/broker'
 import type { Command } from 'commander'
 import { PasswordFile, validateUsername } from '../auth/password-file.js'
 import { loadConfig } from '../config/load.js'
 import { ConfigError, StrataError } from '../errors.js'
+import { readLine } from './input.js'
 
 interface PasswdFlags {
   dataDir?: string
@@ -12,26 +12,6 @@ interface PasswdFlags {
   delete?: boolean
   list?: boolean
   passwordStdin?: boolean
-}
-
-/** Reads one line from stdin; from a terminal, without echoing it. */
-async function readPassword(prompt: string): Promise<string> {
-  const tty = process.stdin.isTTY
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: tty })
-  if (tty) {
-    process.stderr.write(prompt)
-    // Swallow the echo of every typed character.
-    ;(rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {}
-  }
-  try {
-    for await (const line of rl) {
-      if (tty) process.stderr.write('\n')
-      return line
-    }
-    return ''
-  } finally {
-    rl.close()
-  }
 }
 
 export function registerPasswd(program: Command): void {
@@ -78,7 +58,7 @@ Examples:
         throw new ConfigError((cause as Error).message, { cause })
       }
       const existed = file.has(username)
-      const password = await readPassword(`password for ${username}: `)
+      const password = await readLine(`password for ${username}: `)
       if (password === '') {
         throw new StrataError(
           'STRATA_CONFIG_INVALID',
@@ -88,7 +68,7 @@ Examples:
         )
       }
       if (!flags.passwordStdin && process.stdin.isTTY) {
-        const again = await readPassword('again: ')
+        const again = await readLine('again: ')
         if (again !== password) throw new StrataError('STRATA_CONFIG_INVALID', 'the passwords do not match')
       }
       await file.set(username, password)

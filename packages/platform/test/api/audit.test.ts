@@ -35,6 +35,8 @@ describe('API: audit', () => {
     secrets.push(String(key.json.key))
     const keyId = (key.json.apiKey as { id: string }).id
     await f.send('DELETE', '/api/devices/a-1', { token: String(key.json.key) })
+    await f.send('POST', '/api/device-types', { token: f.tokens.operator, body: { id: 'a-type' } })
+    await f.send('POST', '/api/groups', { token: f.tokens.operator, body: { id: 'a-group' } })
     const tok = await f.send('POST', '/api/devices', { token: f.tokens.operator, body: { id: 'a-2' } })
     assert.equal(tok.status, 201)
     const issued = await f.send('POST', '/api/devices/a-2/credentials', {
@@ -58,6 +60,8 @@ describe('API: audit', () => {
       all.find((e) => e.action === action && e.targetId === targetId)
     assert.equal(find('user.create', 'admin')?.actor, 'system')
     assert.equal(find('device.create', 'a-1')?.actor, 'user:operator')
+    assert.equal(find('device-type.create', 'a-type')?.actor, 'user:operator')
+    assert.equal(find('group.create', 'a-group')?.actor, 'user:operator')
     assert.deepEqual(find('device.create', 'a-1')?.details.fields, ['id', 'tags'])
     assert.deepEqual(find('device.update', 'a-1')?.details.fields, ['name'])
     assert.equal(find('apikey.create', keyId)?.actor, 'user:operator')

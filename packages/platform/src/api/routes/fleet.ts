@@ -41,8 +41,8 @@ function deviceTypeRoutes(app: ApiInstance, services: ApiServices): void {
     async (request, reply) => {
       const type = await registry.createDeviceType(request.body)
       await audit(services, request, {
-        action: 'deviceType.create',
-        targetKind: 'deviceType',
+        action: 'device-type.create',
+        targetKind: 'device-type',
         targetId: type.id,
         details: { fields: fieldsOf(request.body) },
       })
@@ -89,8 +89,8 @@ function deviceTypeRoutes(app: ApiInstance, services: ApiServices): void {
         (version) => registry.updateDeviceType(id, request.body, version),
       )
       await audit(services, request, {
-        action: 'deviceType.update',
-        targetKind: 'deviceType',
+        action: 'device-type.update',
+        targetKind: 'device-type',
         targetId: id,
         details: { fields: fieldsOf(request.body), version: type.version },
       })
@@ -116,7 +116,11 @@ function deviceTypeRoutes(app: ApiInstance, services: ApiServices): void {
         () => registry.getDeviceType(id),
         (version) => registry.deleteDeviceType(id, version),
       )
-      await audit(services, request, { action: 'deviceType.delete', targetKind: 'deviceType', targetId: id })
+      await audit(services, request, {
+        action: 'device-type.delete',
+        targetKind: 'device-type',
+        targetId: id,
+      })
       return reply.code(204).send(null)
     },
   )
