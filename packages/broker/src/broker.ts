@@ -262,14 +262,38 @@ class BrokerImpl implements Broker, BrokerContext, ConnectionHost {
     predicate: (client: ClientIdentity) => boolean,
     reasonCode: number,
     reason: string,
+    options?: { discardWill?: boolean },
   ): number {
     let count = 0
     for (const conn of [...this.connected]) {
       if (conn.identity === undefined || !predicate(conn.identity)) continue
+      if (options?.discardWill) conn.discardWill = true
       conn.disconnect(reasonCode, reason)
       count++
     }
     return count
+  }
+
+  endSession(clientId: string, reasonCode: number, reason: string): boolean {
+    const session = this.sessions.get(clientId)
+    if (session === undefined) return false
+    const conn = session.connection
+    this.sessions.discard(session)
+    if (conn !== undefined) {
+      conn.discardWill = true
+      conn.disconnect(reasonCode, reason)
+    }
+    return true
+  }
+
+  reauthorizeSubscriptions(predicate: (client: ClientIdentity) => boolean): number {
+    let removed = 0
+    for (const conn of this.connected) {
+      const identity = conn.identity
+      if (identity === undefined || conn.session === undefined || !predicate(identity)) continue
+      removed += this.sessions.reauthorize(conn.session, identity)
+    }
+    return removed
   }
 
   close(signal?: AbortSignal): Promise<void> {

@@ -15,6 +15,7 @@ interface ConnectAttempt {
   expiryCapped: boolean
   serverKeepAlive: number | undefined
   principal: unknown
+  sessionOwner: string | undefined
   identity: ClientIdentity | undefined
   session: Session | undefined
   sessionPresent: boolean
@@ -55,6 +56,7 @@ export async function handleConnect(
     expiryCapped: false,
     serverKeepAlive: undefined,
     principal: undefined,
+    sessionOwner: undefined,
     identity: undefined,
     session: undefined,
     sessionPresent: false,
@@ -162,6 +164,11 @@ async function authenticate(ctx: BrokerContext, conn: Connection, a: ConnectAtte
     if (conn.state === ConnState.Closed) return false
     if (!result.ok) return refuse(conn, result.reasonCode, result.reason)
     a.principal = result.principal
+    a.sessionOwner = result.sessionOwner
+    if (result.maxSessionExpiry !== undefined && a.expiryInterval > result.maxSessionExpiry) {
+      a.expiryInterval = result.maxSessionExpiry
+      a.expiryCapped = true
+    }
   }
   a.identity = {
     clientId: a.clientId,
@@ -188,15 +195,26 @@ function authorizeWill(ctx: BrokerContext, conn: Connection, a: ConnectAttempt):
   return true
 }
 
-/** [MQTT-3.1.4-3] an existing connection with the same client id is closed (MQTT 5: DISCONNECT 0x8E). */
-function takeOver(ctx: BrokerContext, _conn: Connection, a: ConnectAttempt): boolean {
-  const old = ctx.sessions.get(a.clientId)?.connection
+/**
+ * [MQTT-3.1.4-3] an existing connection with the same client id is closed (MQTT 5: DISCONNECT
+ * 0x8E), but only by the session's owner: another identity naming that client id is refused
+ * rather than handed someone else's subscriptions and queued messages.
+ */
+function takeOver(ctx: BrokerContext, conn: Connection, a: ConnectAttempt): boolean {
+  const existing = ctx.sessions.get(a.clientId)
+  if (existing?.owner !== undefined && existing.owner !== a.sessionOwner) {
+    return refuse(conn, ReasonCode.ClientIdentifierNotValid, 'client id in use by another identity')
+  }
+  const old = existing?.connection
   if (old !== undefined) old.disconnect(ReasonCode.SessionTakenOver, 'session taken over')
   return true
 }
 
 function openSession(ctx: BrokerContext, conn: Connection, a: ConnectAttempt): boolean {
   const { session, present } = ctx.sessions.open(a.clientId, conn.version, a.packet.clean, a.expiryInterval)
+  if (a.sessionOwner !== undefined) session.owner = a.sessionOwner
+  // Rights may have changed while the client was away: a resumed subscription must still be allowed.
+  if (present && a.identity !== undefined) ctx.sessions.reauthorize(session, a.identity)
   a.session = session
   // [MQTT-3.2.2-2] [MQTT-3.2.2-3] Session Present only when a session is resumed.
   a.sessionPresent = present

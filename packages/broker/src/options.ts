@@ -42,7 +42,18 @@ export interface AuthenticateRequest {
 }
 
 export type AuthenticateResult =
-  | { ok: true; principal?: unknown }
+  | {
+      ok: true
+      principal?: unknown
+      /**
+       * Who owns the session this client id names (`device:pump-7`, `user:ingest`...). A client
+       * whose owner differs from the stored session's is refused (0x85) instead of resuming or
+       * taking over someone else's subscriptions, queue and connection. Absent: no ownership.
+       */
+      sessionOwner?: string
+      /** Caps the Session Expiry Interval for this client (0: its session ends with the connection). */
+      maxSessionExpiry?: number
+    }
   /** reasonCode: an MQTT 5 CONNACK reason code (0x86 bad credentials, 0x87 not authorized, 0x8A banned...). */
   | { ok: false; reasonCode: number; reason?: string }
 
@@ -142,7 +153,23 @@ export interface Broker {
    * 0x8A Banned...), 3.1.1 clients are closed. Their wills are published as for any
    * server-side disconnect. Returns how many were disconnected.
    */
-  disconnectWhere(predicate: (client: ClientIdentity) => boolean, reasonCode: number, reason: string): number
+  disconnectWhere(
+    predicate: (client: ClientIdentity) => boolean,
+    reasonCode: number,
+    reason: string,
+    options?: { discardWill?: boolean },
+  ): number
+  /**
+   * Ends a session for good (a deleted device): disconnects its client if connected (MQTT 5:
+   * DISCONNECT with `reasonCode`), drops its subscriptions and queued messages, and never
+   * publishes its will. Returns false if there was no such session.
+   */
+  endSession(clientId: string, reasonCode: number, reason: string): boolean
+  /**
+   * Asks `authorizeSubscribe` again for every subscription of the connected clients the
+   * predicate picks, and removes the refused ones (a revoked grant). Returns how many were removed.
+   */
+  reauthorizeSubscriptions(predicate: (client: ClientIdentity) => boolean): number
   /**
    * Graceful shutdown: refuses new connections, sends MQTT 5 clients DISCONNECT
    * 0x8B Server shutting down, closes every stream, commits and closes the store.

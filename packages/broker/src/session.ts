@@ -59,6 +59,11 @@ export class Session {
   matchRetainAsPublished = false
   matchSubscriptionIds: number[] | undefined
 
+  /** AuthenticateResult.sessionOwner of the client that created it (kept across restarts). */
+  owner: string | undefined
+  /** Set by endSession while connected: the session ends when its connection does. */
+  endOnDetach = false
+
   constructor(
     readonly clientId: string,
     public protocolVersion: ProtocolVersion,
@@ -135,6 +140,7 @@ export class Session {
     }
     const at = now ?? this.disconnectedAt
     if (at !== undefined) record.disconnectedAt = at
+    if (this.owner !== undefined) record.owner = this.owner
     return record
   }
 }

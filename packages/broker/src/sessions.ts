@@ -90,6 +90,10 @@ export class SessionRegistry {
     if (session.connection !== conn) return // already taken over by a newer connection
     session.connection = undefined
     this.delivery.release(session)
+    if (session.endOnDetach) {
+      this.end(session)
+      return
+    }
     if (will !== undefined && identity !== undefined) {
       const delay = will.properties?.willDelayInterval ?? 0
       if (delay > 0 && session.persistent) {
@@ -142,6 +146,35 @@ export class SessionRegistry {
     session.saved = false
   }
 
+  /**
+   * Asks the authorizeSubscribe hook again for each of the session's subscriptions on behalf of
+   * `identity`, and removes those it refuses (a grant revoked while the client was away or
+   * connected). Returns how many were removed.
+   */
+  reauthorize(session: Session, identity: ClientIdentity): number {
+    const authorize = this.ctx.hooks.authorizeSubscribe
+    if (authorize === undefined) return 0
+    let removed = 0
+    for (const entry of session.takeSubscriptions()) {
+      if (authorize(identity, entry.topicFilter, entry.qos)) {
+        session.setSubscription(entry)
+        continue
+      }
+      this.ctx.subscriptions.remove(session, entry.filter, entry.group)
+      removed++
+    }
+    if (removed > 0 && session.persistent) this.save(session)
+    return removed
+  }
+
+  /** Ends a session for good without its will (endSession): now, or when its connection closes. */
+  discard(session: Session): void {
+    if (session.pendingWill?.timer !== undefined) clearTimeout(session.pendingWill.timer)
+    session.pendingWill = undefined
+    if (session.connection !== undefined) session.endOnDetach = true
+    else this.end(session)
+  }
+
   /** Publishes a will as its client would have (authorized at CONNECT). */
   publishWill(will: Will, identity: ClientIdentity): void {
     const now = Date.now()
@@ -184,6 +217,7 @@ export class SessionRegistry {
         continue
       }
       const session = new Session(record.clientId, record.protocolVersion, interval)
+      session.owner = record.owner
       session.saved = true
       session.disconnectedAt = disconnectedAt
       for (const sub of record.subscriptions) {

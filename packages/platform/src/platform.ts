@@ -1,5 +1,13 @@
 import { join } from 'node:path'
-import { type Broker, type BrokerStore, createBroker, ensureDir, LogStore, MemoryStore } from '@strata/broker'
+import {
+  type Broker,
+  type BrokerStore,
+  type ClientIdentity,
+  createBroker,
+  ensureDir,
+  LogStore,
+  MemoryStore,
+} from '@strata/broker'
 import { ReasonCode } from '@strata/protocol'
 import type { Logger } from 'pino'
 import type { AccessService } from './access/service.js'
@@ -104,17 +112,27 @@ export async function startPlatform(
   const db = new SqliteDb(join(config.dataDir, 'registry.db'), () => new Date())
   const closeDb = (): void => db.close()
   let broker: Broker | undefined
+  const principalOf = (client: ClientIdentity): MqttPrincipal =>
+    (client.principal as MqttPrincipal | undefined) ?? { kind: 'anonymous' }
+  /** Cuts off the clients `match` picks, without their wills: a revoked identity speaks no more. */
   const kick = (match: (p: MqttPrincipal) => boolean, reason: string): void => {
     const n = broker?.disconnectWhere(
-      (client) => match((client.principal as MqttPrincipal | undefined) ?? { kind: 'anonymous' }),
+      (client) => match(principalOf(client)),
       ReasonCode.NotAuthorized,
       reason,
+      {
+        discardWill: true,
+      },
     )
     if (n) logger.info({ clients: n, reason }, 'disconnected clients')
   }
   const baseRegistry = sqliteRegistryOn(db)
   const registry = observeRegistry(baseRegistry, {
-    deviceRevoked: (id, why) => kick((p) => p.kind === 'device' && p.deviceId === id, `device ${why}`),
+    deviceRevoked: (id, why) => {
+      kick((p) => p.kind === 'device' && p.deviceId === id, `device ${why}`)
+      // A deleted device's session goes too: a device later created with the same id starts afresh.
+      if (why === 'deleted') broker?.endSession(id, ReasonCode.NotAuthorized, 'device deleted')
+    },
   })
   const identity = createIdentityService({ db, ca })
   const access = createAccessService({ db })
@@ -138,14 +156,20 @@ export async function startPlatform(
     allowAnonymous: config.allowAnonymous,
     logger,
     identity,
-    platformCaPem: ca.certificatePem,
     ...(operatorCaPem === undefined ? {} : { operatorCaPem }),
     observer,
   })
   identity.onRevoked((credential) =>
     kick((p) => p.kind === 'device' && p.credentialId === credential.id, 'credential revoked'),
   )
-  identity.onGrantsChanged((deviceId) => auth.refreshGrants(deviceId))
+  identity.onGrantsChanged((deviceId) => {
+    auth.refreshGrants(deviceId)
+    // Subscriptions made under a grant that is gone end now, not at the next reconnect.
+    broker?.reauthorizeSubscriptions((client) => {
+      const p = principalOf(client)
+      return p.kind === 'device' && p.deviceId === deviceId
+    })
+  })
   const deviceRequests = createDeviceRequests({
     identity,
     registry,

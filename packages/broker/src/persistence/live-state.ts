@@ -358,5 +358,6 @@ export function cloneSession(s: SessionRecord): SessionRecord {
     subscriptions: s.subscriptions.map(cloneSubscription),
   }
   if (s.disconnectedAt !== undefined) copy.disconnectedAt = s.disconnectedAt
+  if (s.owner !== undefined) copy.owner = s.owner
   return copy
 }

@@ -58,6 +58,8 @@ const SUB_RAP = 1 << 3
 const SUB_HAS_ID = 1 << 6
 
 const SESSION_DISCONNECTED = 1
+/** A flag bit added later: older journals never set it, so they read as sessions without an owner. */
+const SESSION_OWNER = 2
 
 /** Records are encoded straight into one growing buffer: a flush writes it with one system call. */
 export class RecordBuffer {
@@ -245,8 +247,12 @@ export class RecordBuffer {
     this.str(s.clientId)
     this.u8(s.protocolVersion)
     this.u32(s.sessionExpiryInterval)
-    this.u8(s.disconnectedAt !== undefined ? SESSION_DISCONNECTED : 0)
+    this.u8(
+      (s.disconnectedAt !== undefined ? SESSION_DISCONNECTED : 0) |
+        (s.owner !== undefined ? SESSION_OWNER : 0),
+    )
     if (s.disconnectedAt !== undefined) this.u48(s.disconnectedAt)
+    if (s.owner !== undefined) this.str(s.owner)
     this.u32(s.subscriptions.length)
     for (const sub of s.subscriptions) {
       let flags: number = sub.qos | (sub.retainHandling << 4)
@@ -417,7 +423,9 @@ class Reader {
       throw new RecordFormatError(`protocol version ${version}`)
     const protocolVersion: ProtocolVersion = version
     const sessionExpiryInterval = this.u32()
-    const disconnectedAt = this.u8() & SESSION_DISCONNECTED ? this.u48() : undefined
+    const flags = this.u8()
+    const disconnectedAt = flags & SESSION_DISCONNECTED ? this.u48() : undefined
+    const owner = flags & SESSION_OWNER ? this.str() : undefined
     const n = this.u32()
     const subscriptions: StoredSubscription[] = []
     for (let i = 0; i < n; i++) {
@@ -436,6 +444,7 @@ class Reader {
     }
     const s: SessionRecord = { clientId, protocolVersion, sessionExpiryInterval, subscriptions }
     if (disconnectedAt !== undefined) s.disconnectedAt = disconnectedAt
+    if (owner !== undefined) s.owner = owner
     return s
   }
 }

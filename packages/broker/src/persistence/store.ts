@@ -79,6 +79,8 @@ export interface SessionRecord {
   sessionExpiryInterval: number
   /** Epoch ms of the last disconnect, or undefined while connected. */
   disconnectedAt?: number
+  /** Who owns the session (AuthenticateResult.sessionOwner); absent in journals before it existed. */
+  owner?: string
   subscriptions: StoredSubscription[]
 }
 

@@ -151,6 +151,7 @@ export function storeSuite(name: string, factory: StoreFactory): void {
           protocolVersion: 4,
           sessionExpiryInterval: 0xffffffff,
           disconnectedAt: 1_700_000_000_123,
+          owner: 'device:a',
           subscriptions: [
             { topicFilter: 'x/+', qos: 2, noLocal: true, retainAsPublished: true, retainHandling: 2 },
             {

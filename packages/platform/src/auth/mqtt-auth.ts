@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto'
+import { randomBytes, X509Certificate } from 'node:crypto'
 import { type Stats, unwatchFile, watchFile } from 'node:fs'
 import type {
   AuthenticateRequest,
@@ -12,8 +12,9 @@ import type { IdentityLookups } from '../identity/sqlite-identity.js'
 import { isClaimToken, parseDeviceToken } from '../identity/tokens.js'
 import { fingerprintOfDer } from '../identity/x509/index.js'
 import { DeviceAcl, provisioningTopics } from './device-acl.js'
+import { FailureWindow } from './failure-window.js'
 import { PasswordFile, VerifiedCredentialCache } from './password-file.js'
-import { verifyPassword } from './password-hash.js'
+import { hashPassword, verifyPassword } from './password-hash.js'
 
 /**
  * Who a connected client is, as the authorize hooks see it.
@@ -43,8 +44,6 @@ export interface MqttAuthOptions {
   logger: Logger
   /** The registry's identity lookups; without them only users (and anonymous) can connect. */
   identity?: IdentityLookups
-  /** PEM of the platform CA: its certificates must match a credential, never a CN. */
-  platformCaPem?: string
   /** PEM bundle of --tls-ca: its certificates may map by CN (to a device, else to a user). */
   operatorCaPem?: string
   observer?: AuthObserver
@@ -63,6 +62,10 @@ export interface MqttAuth {
   released(client: ClientIdentity): void
   close(): void
 }
+
+/** Failed secrets per device, template or user before CONNECTs naming it are refused unchecked. */
+const MAX_FAILURES = 10
+const FAILURE_WINDOW_MS = 60_000
 
 type Refusal = Extract<AuthenticateResult, { ok: false }>
 const refuse = (reasonCode: number, reason: string): Refusal => ({ ok: false, reasonCode, reason })
@@ -84,8 +87,13 @@ function bundle(pem: string | undefined): X509Certificate[] {
 export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
   let passwords = options.passwordFile
   const cache = new VerifiedCredentialCache()
+  const failures = new FailureWindow(MAX_FAILURES, FAILURE_WINDOW_MS)
+  let dummy: Promise<string> | undefined
+  const dummyHash = (): Promise<string> => {
+    dummy ??= hashPassword(randomBytes(32))
+    return dummy
+  }
   const { logger, identity, observer } = options
-  const platformCas = bundle(options.platformCaPem)
   const operatorCas = bundle(options.operatorCaPem)
   // The connected devices' principals, so a grant change reaches every connection at once.
   const connectedDevices = new Map<string, Set<Extract<MqttPrincipal, { kind: 'device' }>>>()
@@ -122,7 +130,7 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
         `device '${deviceId}' must connect with client id '${deviceId}'`,
       )
     const principal: MqttPrincipal = { kind: 'device', deviceId, credentialId, acl: aclFor(deviceId) }
-    return { ok: true, principal }
+    return { ok: true, principal, sessionOwner: `device:${deviceId}` }
   }
 
   /** A client id naming a registered device is that device's alone. */
@@ -138,17 +146,13 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
       return device(request, credential.deviceId, credential.credentialId)
     }
     const x509 = new X509Certificate(cert.raw)
-    // A platform-issued certificate without a credential row was revoked by deleting its
-    // device: a new device with the same id must not inherit it through the CN.
-    if (platformCas.some((ca) => x509.checkIssued(ca) && x509.verify(ca.publicKey)))
-      return refuse(ReasonCode.NotAuthorized, 'certificate not registered to any device')
     const cn = typeof cert.subject?.CN === 'string' ? cert.subject.CN : ''
-    if (identity?.deviceEnabled(cn) !== undefined) return device(request, cn, null)
-    // Mosquitto's use_identity_as_username, for certificates of the operator's --tls-ca.
+    // Only certificates of the operator's --tls-ca map by their CN (to a device, else to a user,
+    // like Mosquitto's use_identity_as_username). The platform CA's and registered CAs' must match
+    // a credential by fingerprint: otherwise a registered vendor CA could mint any device's CN.
     if (cn !== '' && operatorCas.some((ca) => x509.checkIssued(ca) && x509.verify(ca.publicKey))) {
-      if (takesDeviceId(request.clientId))
-        return refuse(ReasonCode.ClientIdentifierNotValid, 'that client id belongs to a registered device')
-      return { ok: true, principal: { kind: 'user', username: cn } satisfies MqttPrincipal }
+      if (identity?.deviceEnabled(cn) !== undefined) return device(request, cn, null)
+      return user(request, cn)
     }
     return refuse(ReasonCode.NotAuthorized, 'certificate not registered to any device')
   }
@@ -177,14 +181,17 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
       const token = parseDeviceToken(text)
       if (token && identity) {
         const row = identity.tokenCredential(token.credentialId)
-        if (!row || row.deviceId !== username || !(await cachedVerify(username, password, row.secretHash)))
+        const known = row !== undefined && row.deviceId === username
+        if (!(await checkSecret(`device:${username}`, password, known ? row.secretHash : undefined)))
           return refuse(ReasonCode.BadUserNameOrPassword, 'bad device id or token')
-        if (row.revoked) return refuse(ReasonCode.NotAuthorized, 'token revoked')
-        return device(request, row.deviceId, token.credentialId)
+        // Read again: a revocation may have landed while scrypt ran.
+        if (identity.tokenCredential(token.credentialId)?.revoked !== false)
+          return refuse(ReasonCode.NotAuthorized, 'token revoked')
+        return device(request, username, token.credentialId)
       }
       if (isClaimToken(text) && identity) {
         const template = identity.claimTemplate(username)
-        if (!template || !(await cachedVerify(`claim:${username}`, password, template.secretHash)))
+        if (!(await checkSecret(`claim:${username}`, password, template?.secretHash)) || !template)
           return refuse(ReasonCode.BadUserNameOrPassword, 'bad provisioning template or claim token')
         if (template.unusableReason !== null) return refuse(ReasonCode.NotAuthorized, template.unusableReason)
         if (!/^[^/+#]{1,128}$/.test(request.clientId) || takesDeviceId(request.clientId))
@@ -194,20 +201,17 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
           )
         const topics = provisioningTopics(request.clientId)
         const principal: MqttPrincipal = { kind: 'claim', templateId: username, ...topics }
-        return { ok: true, principal }
+        // A claim session ends with its connection: its reply (a secret) is never queued for later.
+        return { ok: true, principal, sessionOwner: `claim:${username}`, maxSessionExpiry: 0 }
       }
-      if (cache.has(username, password) || (await passwords.verify(username, password))) {
-        cache.add(username, password)
-        if (takesDeviceId(request.clientId))
-          return refuse(ReasonCode.ClientIdentifierNotValid, 'that client id belongs to a registered device')
-        return { ok: true, principal: { kind: 'user', username } satisfies MqttPrincipal }
-      }
-      return refuse(ReasonCode.BadUserNameOrPassword, 'bad user name or password')
+      if (!(await checkUser(username, password)))
+        return refuse(ReasonCode.BadUserNameOrPassword, 'bad user name or password')
+      return user(request, username)
     }
     if (options.allowAnonymous) {
       if (takesDeviceId(request.clientId))
         return refuse(ReasonCode.ClientIdentifierNotValid, 'that client id belongs to a registered device')
-      return { ok: true, principal: { kind: 'anonymous' } satisfies MqttPrincipal }
+      return { ok: true, principal: { kind: 'anonymous' } satisfies MqttPrincipal, sessionOwner: 'anonymous' }
     }
     return refuse(
       request.username === undefined ? ReasonCode.NotAuthorized : ReasonCode.BadUserNameOrPassword,
@@ -215,18 +219,58 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
     )
   }
 
-  /** scrypt once per (name, secret) pair; reconnects of the same device are then a hash lookup. */
-  async function cachedVerify(name: string, password: Buffer, hash: string): Promise<boolean> {
-    if (cache.has(name, password)) return true
-    if (!(await verifyPassword(password, hash))) return false
-    cache.add(name, password)
+  function user(request: AuthenticateRequest, username: string): AuthenticateResult {
+    if (takesDeviceId(request.clientId))
+      return refuse(ReasonCode.ClientIdentifierNotValid, 'that client id belongs to a registered device')
+    return {
+      ok: true,
+      principal: { kind: 'user', username } satisfies MqttPrincipal,
+      sessionOwner: `user:${username}`,
+    }
+  }
+
+  /**
+   * Checks a secret against its scrypt hash, at most once per (name, hash, secret) while cached.
+   * The hash is part of the cache key, so a template re-created with a new claim token does not
+   * accept the old one from the cache. Unknown names cost one scrypt too (a dummy hash), so timing
+   * does not tell which ids exist; failures per name are limited before any scrypt runs, so a
+   * known id cannot be used to make the server hash all day.
+   */
+  async function checkSecret(name: string, secret: Buffer, hash: string | undefined): Promise<boolean> {
+    const key = `${name}\u0000${hash ?? ''}`
+    if (hash !== undefined && cache.has(key, secret)) return true
+    const now = Date.now()
+    if (failures.retryAfter(name, now) > 0) return false
+    const ok = await verifyPassword(secret, hash ?? (await dummyHash()))
+    if (ok && hash !== undefined) {
+      cache.add(key, secret)
+      return true
+    }
+    failures.add(name, now)
+    return false
+  }
+
+  async function checkUser(username: string, password: Buffer): Promise<boolean> {
+    if (cache.has(`user:${username}`, password)) return true
+    const now = Date.now()
+    if (failures.retryAfter(`user:${username}`, now) > 0) return false
+    if (!passwords.has(username)) {
+      await verifyPassword(password, await dummyHash())
+      failures.add(`user:${username}`, now)
+      return false
+    }
+    if (!(await passwords.verify(username, password))) {
+      failures.add(`user:${username}`, now)
+      return false
+    }
+    cache.add(`user:${username}`, password)
     return true
   }
 
   const principalOf = (client: ClientIdentity): MqttPrincipal =>
     (client.principal as MqttPrincipal | undefined) ?? { kind: 'anonymous' }
 
-  function authorizePublish(client: ClientIdentity, topic: string): boolean {
+  function authorizePublish(client: ClientIdentity, topic: string, _qos: number, retain: boolean): boolean {
     const p = principalOf(client)
     let ok: boolean
     switch (p.kind) {
@@ -234,7 +278,8 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
         ok = p.acl.canPublish(topic)
         break
       case 'claim':
-        ok = topic === p.request
+        // Not retained: a claim token must not be able to fill the retained store.
+        ok = topic === p.request && !retain
         break
       default:
         ok = !topic.startsWith('$')

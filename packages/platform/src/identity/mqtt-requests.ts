@@ -37,6 +37,8 @@ export const DEVICE_REQUEST_ERROR_CODES = ['STRATA_REQUEST_BUSY', 'STRATA_REQUES
 type Reply = { ok: true; [key: string]: unknown } | { ok: false; code: string; message: string }
 
 const MAX_REQUEST_BYTES = 64 * 1024
+const ROTATION_INTERVAL_MS = 60_000
+const MAX_LIVE_CERTIFICATES = 10
 
 function parseRequest(payload: Buffer): Record<string, unknown> {
   if (payload.length > MAX_REQUEST_BYTES)
@@ -77,6 +79,8 @@ export function createDeviceRequests(
   const { identity, registry, audit, logger } = options
   /** One request at a time per client: signing is CPU work a client must not be able to queue up. */
   const busy = new Set<string>()
+  /** Last rotation per device (bounded by the number of devices that rotate). */
+  const lastRotation = new Map<string, number>()
 
   const reply = (topic: string, body: Reply, request: PublishedMessage): void => {
     const correlationData = request.properties?.correlationData
@@ -150,6 +154,25 @@ export function createDeviceRequests(
   }
 
   async function rotate(deviceId: string, message: PublishedMessage): Promise<Reply> {
+    // A stolen credential must not mint certificates by the hundred (each one outlives the
+    // credential that asked for it): one rotation a minute, and a cap on live certificates.
+    const now = Date.now()
+    const last = lastRotation.get(deviceId)
+    if (last !== undefined && now - last < ROTATION_INTERVAL_MS)
+      throw new ValidationError(
+        'csrPem',
+        `one certificate a minute: retry in ${Math.ceil((last + ROTATION_INTERVAL_MS - now) / 1000)} s`,
+      )
+    const live = (await identity.listCredentials(deviceId)).filter(
+      (c) =>
+        c.kind === 'certificate' && c.revokedAt === null && Date.parse(c.certificate?.notAfter ?? '') > now,
+    )
+    if (live.length >= MAX_LIVE_CERTIFICATES)
+      throw new ValidationError(
+        'csrPem',
+        `the device already has ${live.length} valid certificates: revoke old ones first (strata device cert revoke)`,
+      )
+    lastRotation.set(deviceId, now)
     const body = parseRequest(message.payload)
     const csrPem = optionalString(body, 'csrPem')
     if (csrPem === undefined) throw new ValidationError('csrPem', 'is required')
