@@ -172,7 +172,6 @@ export function createDeviceRequests(
         'csrPem',
         `the device already has ${live.length} valid certificates: revoke old ones first (strata device cert revoke)`,
       )
-    lastRotation.set(deviceId, now)
     const body = parseRequest(message.payload)
     const csrPem = optionalString(body, 'csrPem')
     if (csrPem === undefined) throw new ValidationError('csrPem', 'is required')
@@ -182,6 +181,8 @@ export function createDeviceRequests(
       label: 'rotated over MQTT',
       ...(validityDays === undefined ? {} : { validityDays: validityDays as number }),
     })
+    // Only an issued certificate counts: a malformed request can be corrected and sent again at once.
+    lastRotation.set(deviceId, now)
     await audit.record({
       actor: `device:${deviceId}`,
       action: 'credential.create',
