@@ -15,7 +15,7 @@ function payloads(count: number, validCsr: string): Buffer[] {
   const rand = prng(SEED)
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
   const junk = (): unknown =>
-    pick([null, 0, -1, 1e309, '', 'x'.repeat(2000), [], {}, true, { csrPem: 1 }, '\u0000', '-----BEGIN '])
+    pick([null, 0, -1, 1.5e300, '', 'x'.repeat(2000), [], {}, true, { csrPem: 1 }, '\u0000', '-----BEGIN '])
   const out: Buffer[] = []
   for (let i = 0; i < count; i++) {
     switch (i % 4) {
