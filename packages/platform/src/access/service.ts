@@ -42,6 +42,17 @@ export interface AccessService {
     options?: CallOptions,
   ): Promise<LoginResult>
   logout(token: string, options?: CallOptions): Promise<void>
+  /**
+   * A user changes their own password: the current one is checked under the login limits, every
+   * session ends, and a new session is returned.
+   */
+  changePassword(
+    username: string,
+    currentPassword: string,
+    newPassword: string,
+    remoteAddress: string,
+    options?: CallOptions,
+  ): Promise<LoginResult>
 
   /** Scopes beyond the owner's role are refused (ValidationError). The key is returned once. */
   createApiKey(input: NewApiKey, options?: CallOptions): Promise<CreatedApiKey>

@@ -281,13 +281,8 @@ class SqliteAccess implements AccessService {
     )
   }
 
-  async login(
-    username: string,
-    password: string,
-    remoteAddress: string,
-    options?: CallOptions,
-  ): Promise<LoginResult> {
-    options?.signal?.throwIfAborted()
+  /** A password check under the login limits; the user's row if it is right. */
+  async #verifyLogin(username: string, password: string, remoteAddress: string): Promise<UserRow> {
     // Started on the first login whatever the outcome, so no call waits for it alone.
     if (!this.#dummyHash) {
       this.#dummyHash = hashPassword(randomBytes(32))
@@ -316,7 +311,18 @@ class SqliteAccess implements AccessService {
     // Only the address's own attempt is taken back: a success with one account must not reset
     // the count of guesses at others from the same address.
     this.#perAddress.remove(address, t)
+    return row
+  }
 
+  async login(
+    username: string,
+    password: string,
+    remoteAddress: string,
+    options?: CallOptions,
+  ): Promise<LoginResult> {
+    options?.signal?.throwIfAborted()
+    const row = await this.#verifyLogin(username, password, remoteAddress)
+    const name = row.username
     return this.#s.run(
       options,
       () => {
@@ -334,6 +340,20 @@ class SqliteAccess implements AccessService {
       },
       true,
     )
+  }
+
+  async changePassword(
+    username: string,
+    currentPassword: string,
+    newPassword: string,
+    remoteAddress: string,
+    options?: CallOptions,
+  ): Promise<LoginResult> {
+    options?.signal?.throwIfAborted()
+    const row = await this.#verifyLogin(username, currentPassword, remoteAddress)
+    // Ends every session of the user, this one included; the caller gets a new one.
+    await this.updateUser(row.username, { password: newPassword }, row.version, options)
+    return this.login(row.username, newPassword, remoteAddress, options)
   }
 
   logout(token: string, options?: CallOptions): Promise<void> {

@@ -163,6 +163,7 @@ export const SetupBody = Type.Object(
   strict,
 )
 export const LoginBody = Type.Object({ username: Username, password: Password }, strict)
+export const PasswordChangeBody = Type.Object({ currentPassword: Password, newPassword: Password }, strict)
 export const LoginResultSchema = Type.Object({ token: Type.String(), expiresAt: IsoTime, user: UserSchema })
 
 export const PrincipalSchema = Type.Union([

@@ -44,6 +44,35 @@ describe('API: setup, login, users, API keys, scopes', () => {
     assert.equal(out.status, 204)
   })
 
+  test('a user changes their own password: the old sessions end, a new one is returned', async () => {
+    const made = await f.send('POST', '/api/users', {
+      token: f.tokens.admin,
+      body: { username: 'changer', password: 'first-password-1', role: 'viewer' },
+    })
+    assert.equal(made.status, 201, made.body)
+    const login = await f.send('POST', '/api/auth/login', {
+      body: { username: 'changer', password: 'first-password-1' },
+    })
+    const old = String(login.json.token)
+    const wrong = await f.send('POST', '/api/auth/password', {
+      token: old,
+      body: { currentPassword: 'not-the-current-1', newPassword: 'second-password-2' },
+    })
+    assert.equal(wrong.status, 401)
+    const changed = await f.send('POST', '/api/auth/password', {
+      token: old,
+      body: { currentPassword: 'first-password-1', newPassword: 'second-password-2' },
+    })
+    assert.equal(changed.status, 200, changed.body)
+    assert.equal((await f.send('GET', '/api/auth/me', { token: old })).status, 401, 'the old session ended')
+    assert.equal((await f.send('GET', '/api/auth/me', { token: String(changed.json.token) })).status, 200)
+    const again = await f.send('POST', '/api/auth/login', {
+      body: { username: 'changer', password: 'second-password-2' },
+    })
+    assert.equal(again.status, 200)
+    assert.equal((await f.send('DELETE', '/api/users/changer', { token: f.tokens.admin })).status, 204)
+  })
+
   test('too many failed logins: 429 with Retry-After', async () => {
     let last = await f.send('POST', '/api/auth/login', {
       body: { username: 'ghost', password: 'x'.repeat(12) },

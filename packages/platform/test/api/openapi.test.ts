@@ -13,6 +13,7 @@ const EXPECTED = [
   'POST /api/setup',
   'POST /api/auth/login',
   'POST /api/auth/logout',
+  'POST /api/auth/password',
   'GET /api/auth/me',
   'GET /api/users',
   'POST /api/users',

@@ -18,6 +18,7 @@ import {
   LoginResultSchema,
   NewApiKeyBody,
   NewUserBody,
+  PasswordChangeBody,
   PrincipalSchema,
   pageOf,
   SetupBody,
@@ -111,6 +112,38 @@ function authRoutes(app: ApiInstance, services: ApiServices): void {
         targetId: principal.username,
       })
       return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/api/auth/password',
+    {
+      config: { scope: 'authenticated' },
+      schema: {
+        tags,
+        summary: 'Change your own password; every session ends and a new one is returned',
+        body: PasswordChangeBody,
+        response: { 200: LoginResultSchema },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request)
+      if (principal.kind !== 'user') {
+        throw new ApiError(
+          400,
+          'STRATA_API_INVALID_REQUEST',
+          'an API key has no password; log in as the user',
+        )
+      }
+      const { currentPassword, newPassword } = request.body
+      const result = await access.changePassword(principal.username, currentPassword, newPassword, request.ip)
+      await audit(services, request, {
+        action: 'user.update',
+        targetKind: 'user',
+        targetId: principal.username,
+        details: { fields: ['password'], via: 'self' },
+      })
+      return result
     },
   )
 
