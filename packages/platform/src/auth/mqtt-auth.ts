@@ -14,7 +14,7 @@ import { fingerprintOfDer } from '../identity/x509/index.js'
 import { DeviceAcl, provisioningTopics } from './device-acl.js'
 import { FailureWindow } from './failure-window.js'
 import { PasswordFile, VerifiedCredentialCache } from './password-file.js'
-import { hashPassword, verifyPassword } from './password-hash.js'
+import { hashGeneratedSecret, hashPassword, verifyPassword } from './password-hash.js'
 
 /**
  * Who a connected client is, as the authorize hooks see it.
@@ -88,10 +88,16 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
   let passwords = options.passwordFile
   const cache = new VerifiedCredentialCache()
   const failures = new FailureWindow(MAX_FAILURES, FAILURE_WINDOW_MS)
-  let dummy: Promise<string> | undefined
+  // Hashes of nothing, with the same cost as the real ones, so unknown names take as long.
+  let dummyToken: Promise<string> | undefined
+  let dummyPassword: Promise<string> | undefined
   const dummyHash = (): Promise<string> => {
-    dummy ??= hashPassword(randomBytes(32))
-    return dummy
+    dummyToken ??= hashGeneratedSecret(randomBytes(32))
+    return dummyToken
+  }
+  const dummyUserHash = (): Promise<string> => {
+    dummyPassword ??= hashPassword(randomBytes(32))
+    return dummyPassword
   }
   const { logger, identity, observer } = options
   const operatorCas = bundle(options.operatorCaPem)
@@ -255,7 +261,7 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
     const now = Date.now()
     if (failures.retryAfter(`user:${username}`, now) > 0) return false
     if (!passwords.has(username)) {
-      await verifyPassword(password, await dummyHash())
+      await verifyPassword(password, await dummyUserHash())
       failures.add(`user:${username}`, now)
       return false
     }

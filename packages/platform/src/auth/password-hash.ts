@@ -7,6 +7,14 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
  * without invalidating old entries.
  */
 const DEFAULT = { N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 16 }
+/**
+ * For secrets Strata generates itself (device and claim tokens: 256 random bits). Their strength
+ * is the entropy, not the hash's cost: nobody can guess 2^256 values however cheap each guess,
+ * even holding the database. A cheap scrypt keeps a whole fleet reconnecting after a restart
+ * (each device's first CONNECT verifies its token once) from taking an hour of CPU: about 2 ms
+ * instead of 42 ms per check on this project's machine (docs/benchmarks.md).
+ */
+const GENERATED = { ...DEFAULT, N: 1024 }
 
 function scryptAsync(
   password: Buffer,
@@ -23,17 +31,20 @@ function scryptAsync(
   })
 }
 
-export async function hashPassword(password: string | Buffer): Promise<string> {
-  const salt = randomBytes(DEFAULT.saltLength)
-  const key = await scryptAsync(
-    Buffer.from(password),
-    salt,
-    DEFAULT.keyLength,
-    DEFAULT.N,
-    DEFAULT.r,
-    DEFAULT.p,
-  )
-  return `$scrypt$N=${DEFAULT.N},r=${DEFAULT.r},p=${DEFAULT.p}$${salt.toString('base64')}$${key.toString('base64')}`
+/** A hash for a secret a person chose (a password): memory-hard, about 40 ms. */
+export function hashPassword(password: string | Buffer): Promise<string> {
+  return hashWith(password, DEFAULT)
+}
+
+/** A hash for a secret Strata generated with 256 random bits (a device or claim token). */
+export function hashGeneratedSecret(secret: string | Buffer): Promise<string> {
+  return hashWith(secret, GENERATED)
+}
+
+async function hashWith(secret: string | Buffer, params: typeof DEFAULT): Promise<string> {
+  const salt = randomBytes(params.saltLength)
+  const key = await scryptAsync(Buffer.from(secret), salt, params.keyLength, params.N, params.r, params.p)
+  return `$scrypt$N=${params.N},r=${params.r},p=${params.p}$${salt.toString('base64')}$${key.toString('base64')}`
 }
 
 const HASH = /^\$scrypt\$N=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/

@@ -4,7 +4,7 @@
  * CONNECT (IdentityLookups) and tells the platform about revocations and grant changes, so
  * connected clients are cut off or re-authorized at once, not at their next connect.
  */
-import { hashPassword } from '../auth/password-hash.js'
+import { hashGeneratedSecret } from '../auth/password-hash.js'
 import { AlreadyExistsError, InUseError, NotFoundError, ValidationError } from '../registry/errors.js'
 import { checkId } from '../registry/model.js'
 import type { CallOptions } from '../registry/repository.js'
@@ -279,7 +279,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       requireDevice(deviceId)
       const id = newId('tok')
       const token = newDeviceToken(id)
-      const hash = await hashPassword(token)
+      const hash = await hashGeneratedSecret(token)
       return s.run(
         opts,
         () => {
@@ -443,7 +443,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       const maxDevices = checkMaxDevices(input.maxDevices)
       const expiresAt = checkOptionalIso(input.expiresAt, 'expiresAt')
       const claimToken = newClaimToken()
-      const hash = await hashPassword(claimToken)
+      const hash = await hashGeneratedSecret(claimToken)
       return s.run(
         opts,
         () => {
