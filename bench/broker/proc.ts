@@ -127,3 +127,21 @@ export async function stopChild(child: ChildProcess, graceMs: number): Promise<v
   await exited
   clearTimeout(t)
 }
+
+/**
+ * On a shared machine other jobs come and go: wait (bounded) for a quiet second before a trial,
+ * so that brokers are compared under the same conditions. Returns the last load seen (% of a core).
+ */
+export async function waitForQuiet(maxMs: number): Promise<number> {
+  const deadline = performance.now() + maxMs
+  let load = Number.NaN
+  do {
+    const m0 = machineCpu()
+    const c0 = process.cpuUsage()
+    await sleep(1000)
+    const c1 = process.cpuUsage(c0)
+    load = (machineCpu().busy - m0.busy - (c1.user + c1.system) / 1e6) * 100
+    if (load < 25) return load
+  } while (performance.now() < deadline)
+  return load
+}

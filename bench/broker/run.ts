@@ -8,7 +8,7 @@ import os from 'node:os'
 import { BROKERS, type BrokerName, type RunningBroker } from './brokers.js'
 import { type Options, parseOptions } from './options.js'
 import { GENERATOR_CORE, type GenWorker, spawnWorkers } from './pool.js'
-import { canPin, installCleanup, machineCpu, pinProcess, sleep } from './proc.js'
+import { canPin, installCleanup, pinProcess, waitForQuiet } from './proc.js'
 import { fmt, renderTable, summarize, type TrialRecord } from './report.js'
 import type { Scenario, Trial } from './scenarios/common.js'
 import { selectScenarios } from './scenarios/index.js'
@@ -46,24 +46,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 function budgetMs(opts: Options, sc: Scenario): number {
   if (sc.name.startsWith('idle')) return opts.quick ? 60_000 : 240_000
   return 70_000 + opts.warmupMs + opts.durationMs + opts.drainMs
-}
-
-/**
- * On a shared machine other jobs come and go: wait (bounded) for a quiet second before a trial,
- * so that brokers are compared under the same conditions. Returns the last load seen (% of a core).
- */
-async function waitForQuiet(maxMs: number): Promise<number> {
-  const deadline = performance.now() + maxMs
-  let load = Number.NaN
-  do {
-    const m0 = machineCpu()
-    const c0 = process.cpuUsage()
-    await sleep(1000)
-    const c1 = process.cpuUsage(c0)
-    load = (machineCpu().busy - m0.busy - (c1.user + c1.system) / 1e6) * 100
-    if (load < 25) return load
-  } while (performance.now() < deadline)
-  return load
 }
 
 async function runTrial(
