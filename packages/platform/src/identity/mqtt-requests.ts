@@ -38,6 +38,7 @@ type Reply = { ok: true; [key: string]: unknown } | { ok: false; code: string; m
 
 const MAX_REQUEST_BYTES = 64 * 1024
 const ROTATION_INTERVAL_MS = 60_000
+const ROTATION_SUFFIX = '/certificates/create'
 const MAX_LIVE_CERTIFICATES = 10
 
 function parseRequest(payload: Buffer): Record<string, unknown> {
@@ -223,7 +224,12 @@ export function createDeviceRequests(
         () => provision(p, message),
         (r) => reply(p.response, r, message),
       )
-    } else if (p?.kind === 'device' && message.topic === `${p.acl.namespace}certificates/create`) {
+    } else if (
+      p?.kind === 'device' &&
+      // This runs for every device message: the cheap test first, the string built only on a hit.
+      message.topic.endsWith(ROTATION_SUFFIX) &&
+      message.topic === `${p.acl.namespace}certificates/create`
+    ) {
       const base = `${p.acl.namespace}certificates/`
       serve(
         `device:${p.deviceId}`,
