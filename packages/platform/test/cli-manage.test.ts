@@ -102,6 +102,14 @@ describe('strata management commands against a running platform', () => {
     assert.match(shown, /^id: +sensor-01$/m)
     assert.match(shown, /^online: +no$/m)
 
+    const updated = JSON.parse(
+      ok(await strata(['device', 'update', 'sensor-01', '--firmware', '1.4.2', '--no-tags', '--json']))
+        .stdout,
+    )
+    assert.equal(updated.firmwareVersion, '1.4.2')
+    assert.deepEqual(updated.tags, {})
+    assert.equal(updated.name, 'Hall sensor', 'fields not given are unchanged')
+
     ok(await strata(['device', 'disable', 'sensor-01']))
     const after = JSON.parse(ok(await strata(['device', 'show', 'sensor-01', '--json'])).stdout)
     assert.equal(after.enabled, false)

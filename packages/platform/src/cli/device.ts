@@ -1,6 +1,6 @@
 /**
- * `strata device ...`: the device records themselves (create, list, show, enable, disable,
- * delete). Credentials and grants hang off the same command (credentials.ts, grants.ts).
+ * `strata device ...`: the device records themselves (create, list, show, update, enable,
+ * disable, delete). Credentials and grants hang off the same command (credentials.ts, grants.ts).
  */
 import type { Command } from 'commander'
 import type { Device, DeviceStatus } from '../registry/model.js'
@@ -48,6 +48,18 @@ interface CreateFlags extends RemoteFlags {
   tag?: string[]
   firmware?: string
   disabled?: boolean
+}
+
+interface UpdateFlags extends RemoteFlags {
+  name?: string
+  type?: string
+  group?: string[]
+  /** false with --no-groups */
+  groups?: boolean
+  tag?: string[]
+  /** false with --no-tags */
+  tags?: boolean
+  firmware?: string
 }
 
 interface ListFlags extends RemoteFlags {
@@ -149,6 +161,40 @@ function registerRecords(device: Command): void {
       ])
       if (flags.json) printJson({ ...record, status })
       else printDevice(record, status)
+    }),
+  )
+
+  examples(
+    remote(
+      device
+        .command('update')
+        .description('change a device: only the fields given change; --group and --tag replace the whole set')
+        .argument('<id>')
+        .option('--name <name>', 'display name')
+        .option('--type <typeId>', 'its device type ("none" for no type)')
+        .option('--group <groupId>', 'its groups (repeatable; replaces them all)', collect)
+        .option('--no-groups', 'remove it from every group')
+        .option('--tag <key=value>', 'its tags (repeatable; replaces them all)', collectTag)
+        .option('--no-tags', 'remove every tag')
+        .option('--firmware <version>', 'the firmware version it runs'),
+    ),
+    [
+      'strata device update sensor-01 --name "Hall sensor" --firmware 1.4.2',
+      'strata device update sensor-01 --group floor-3 --group hvac --tag room=12',
+      'strata device update sensor-01 --type none --no-tags',
+    ],
+  ).action(
+    handled(async (id: string, flags: UpdateFlags) => {
+      const patch = {
+        name: flags.name,
+        typeId: flags.type === 'none' ? null : flags.type,
+        groups: flags.groups === false ? [] : flags.group,
+        tags: flags.tags === false ? {} : tagsOf(flags.tag),
+        firmwareVersion: flags.firmware,
+      }
+      const updated = await clientOf(flags).patch<Device>(`/api/devices/${seg(id)}`, patch)
+      if (flags.json) printJson(updated)
+      else printDevice(updated)
     }),
   )
 
