@@ -47,7 +47,7 @@ function flagSettings(flags: UpFlags): Record<string, unknown> {
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('start the platform on one machine (broker, listeners, health endpoint)')
+    .description('start the platform on one machine (broker, registry, HTTP API)')
     .option('-c, --config <file>', 'JSON config file (default: $STRATA_CONFIG)')
     .option('-d, --data-dir <dir>', 'where data is stored (default: ./data or $STRATA_DATA)')
     .option('--host <address>', 'address every listener binds (default: 0.0.0.0)')
@@ -55,10 +55,16 @@ export function registerUp(program: Command): void {
     .option('--mqtts-port <n>', 'MQTT over TLS, needs --tls-cert and --tls-key (default: 8883)')
     .option('--ws-port <n>', 'MQTT over WebSocket (default: 8083)')
     .option('--wss-port <n>', 'MQTT over secure WebSocket, needs --tls-cert and --tls-key (default: 8084)')
-    .option('--http-port <n>', 'HTTP: health endpoint /health and /ready (default: 8080)')
+    .option(
+      '--http-port <n>',
+      'HTTP: REST API /api (docs at /api/docs), /health, /ready, /metrics (default: 8080)',
+    )
     .option('--tls-cert <file>', 'PEM server certificate chain for mqtts and wss')
     .option('--tls-key <file>', 'PEM private key for mqtts and wss')
-    .option('--tls-ca <file>', 'PEM CA bundle: enables client-certificate authentication')
+    .option(
+      '--tls-ca <file>',
+      'PEM CA bundle of the operator: its client certificates authenticate by CN (the platform CA is always trusted)',
+    )
     .option('--require-client-cert', 'refuse TLS clients without a valid client certificate')
     .option('--allow-anonymous', 'accept MQTT clients without credentials (local experiments only)')
     .option('--no-persistence', 'keep broker state in memory only (lost on restart)')
