@@ -175,8 +175,19 @@ export class SessionRegistry {
     else this.end(session)
   }
 
-  /** Publishes a will as its client would have (authorized at CONNECT). */
+  /**
+   * Publishes a will as its client would have. Authorized at CONNECT, and again now: a delayed
+   * will may go out long after, when the client's rights have changed.
+   */
   publishWill(will: Will, identity: ClientIdentity): void {
+    const authorize = this.ctx.hooks.authorizePublish
+    if (authorize !== undefined && !authorize(identity, will.topic, will.qos, will.retain)) {
+      this.ctx.log.info(
+        { clientId: identity.clientId, topic: will.topic },
+        'will dropped: no longer authorized',
+      )
+      return
+    }
     const now = Date.now()
     const stored = makeStoredMessage(
       this.ctx.nextMessageId(),

@@ -123,4 +123,32 @@ describe('session ownership', () => {
     assert.equal(broker.stats().subscriptionsCount, 1)
     await broker.close()
   })
+
+  test('a delayed will is authorized again when it goes out: rights withdrawn meanwhile drop it', async () => {
+    let allowed = true
+    const broker = await startBroker({
+      hooks: { authorizePublish: (_c, topic) => !topic.startsWith('plant/') || allowed },
+    })
+    const w = new RawClient(broker, 5)
+    await w.connect({ clientId: 'watch' })
+    w.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'plant/#', qos: 1 }] })
+    await w.expect('suback')
+    const c = new RawClient(broker, 5)
+    await c.connect({
+      clientId: 'granted',
+      clean: false,
+      properties: { sessionExpiryInterval: 60 },
+      will: {
+        topic: 'plant/alarm',
+        payload: Buffer.from('gone'),
+        qos: 1,
+        retain: false,
+        properties: { willDelayInterval: 1 },
+      },
+    })
+    c.end()
+    allowed = false
+    assert.deepEqual(await w.drain(1300), [], 'the will was dropped')
+    await broker.close()
+  })
 })
