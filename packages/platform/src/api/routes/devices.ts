@@ -1,7 +1,6 @@
 /** /api/devices: the registry's devices, with paging and fleet selectors. */
-import { Type } from 'typebox'
 import { type ApiInstance, type ApiServices, audit, fieldsOf } from '../context.js'
-import { conditionalDelete, conditionalUpdate, parseIfMatch, withEtag } from '../etag.js'
+import { withEtag } from '../etag.js'
 import {
   DeviceListQuery,
   DevicePatchBody,
@@ -11,6 +10,7 @@ import {
   NewDeviceBody,
   pageOf,
 } from '../schemas.js'
+import { versionedRecordRoutes } from './versioned.js'
 
 const tags = ['devices']
 
@@ -58,66 +58,22 @@ export function deviceRoutes(app: ApiInstance, services: ApiServices): void {
     },
   )
 
-  app.get(
-    '/api/devices/:id',
-    {
-      config: { scope: 'devices:read' },
-      schema: { tags, summary: 'Get a device', params: IdParams, response: { 200: DeviceSchema } },
+  versionedRecordRoutes(app, services, {
+    path: '/api/devices',
+    tags,
+    scopes: { read: 'devices:read', write: 'devices:write' },
+    record: DeviceSchema,
+    patchBody: DevicePatchBody,
+    summaries: {
+      get: 'Get a device',
+      update: 'Update a device (absent fields stay; groups, tags and metadata are replaced whole)',
+      delete: 'Delete a device',
     },
-    async (request, reply) => withEtag(reply, await registry.getDevice(request.params.id)),
-  )
-
-  app.patch(
-    '/api/devices/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Update a device (absent fields stay; groups, tags and metadata are replaced whole)',
-        params: IdParams,
-        body: DevicePatchBody,
-        response: { 200: DeviceSchema },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      const device = await conditionalUpdate(
-        parseIfMatch(request),
-        () => registry.getDevice(id),
-        (version) => registry.updateDevice(id, request.body, version),
-      )
-      await audit(services, request, {
-        action: 'device.update',
-        targetKind: 'device',
-        targetId: id,
-        details: { fields: fieldsOf(request.body), version: device.version },
-      })
-      return withEtag(reply, device)
-    },
-  )
-
-  app.delete(
-    '/api/devices/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Delete a device',
-        params: IdParams,
-        response: { 204: Type.Null({ description: 'deleted' }) },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      await conditionalDelete(
-        parseIfMatch(request),
-        () => registry.getDevice(id),
-        (version) => registry.deleteDevice(id, version),
-      )
-      await audit(services, request, { action: 'device.delete', targetKind: 'device', targetId: id })
-      return reply.code(204).send(null)
-    },
-  )
+    auditKind: 'device',
+    get: (id) => registry.getDevice(id),
+    update: (id, patch, version) => registry.updateDevice(id, patch, version),
+    remove: (id, version) => registry.deleteDevice(id, version),
+  })
 
   app.get(
     '/api/devices/:id/status',

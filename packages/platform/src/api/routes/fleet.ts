@@ -2,21 +2,18 @@
  * /api/device-types and /api/groups: the same CRUD shape as devices. Lists are one page
  * (nextCursor null) in the paging envelope, so paging can come later without a new shape.
  */
-import { Type } from 'typebox'
 import { type ApiInstance, type ApiServices, audit, fieldsOf } from '../context.js'
-import { conditionalDelete, conditionalUpdate, parseIfMatch, withEtag } from '../etag.js'
+import { withEtag } from '../etag.js'
 import {
   DeviceTypePatchBody,
   DeviceTypeSchema,
   GroupPatchBody,
   GroupSchema,
-  IdParams,
   NewDeviceTypeBody,
   NewGroupBody,
   pageOf,
 } from '../schemas.js'
-
-const Deleted = Type.Null({ description: 'deleted' })
+import { versionedRecordRoutes } from './versioned.js'
 
 export function fleetRoutes(app: ApiInstance, services: ApiServices): void {
   deviceTypeRoutes(app, services)
@@ -60,70 +57,22 @@ function deviceTypeRoutes(app: ApiInstance, services: ApiServices): void {
     async () => ({ items: await registry.listDeviceTypes(), nextCursor: null }),
   )
 
-  app.get(
-    '/api/device-types/:id',
-    {
-      config: { scope: 'devices:read' },
-      schema: { tags, summary: 'Get a device type', params: IdParams, response: { 200: DeviceTypeSchema } },
+  versionedRecordRoutes(app, services, {
+    path: '/api/device-types',
+    tags,
+    scopes: { read: 'devices:read', write: 'devices:write' },
+    record: DeviceTypeSchema,
+    patchBody: DeviceTypePatchBody,
+    summaries: {
+      get: 'Get a device type',
+      update: 'Update a device type',
+      delete: 'Delete a device type (409 while devices use it)',
     },
-    async (request, reply) => withEtag(reply, await registry.getDeviceType(request.params.id)),
-  )
-
-  app.patch(
-    '/api/device-types/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Update a device type',
-        params: IdParams,
-        body: DeviceTypePatchBody,
-        response: { 200: DeviceTypeSchema },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      const type = await conditionalUpdate(
-        parseIfMatch(request),
-        () => registry.getDeviceType(id),
-        (version) => registry.updateDeviceType(id, request.body, version),
-      )
-      await audit(services, request, {
-        action: 'device-type.update',
-        targetKind: 'device-type',
-        targetId: id,
-        details: { fields: fieldsOf(request.body), version: type.version },
-      })
-      return withEtag(reply, type)
-    },
-  )
-
-  app.delete(
-    '/api/device-types/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Delete a device type (409 while devices use it)',
-        params: IdParams,
-        response: { 204: Deleted },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      await conditionalDelete(
-        parseIfMatch(request),
-        () => registry.getDeviceType(id),
-        (version) => registry.deleteDeviceType(id, version),
-      )
-      await audit(services, request, {
-        action: 'device-type.delete',
-        targetKind: 'device-type',
-        targetId: id,
-      })
-      return reply.code(204).send(null)
-    },
-  )
+    auditKind: 'device-type',
+    get: (id) => registry.getDeviceType(id),
+    update: (id, patch, version) => registry.updateDeviceType(id, patch, version),
+    remove: (id, version) => registry.deleteDeviceType(id, version),
+  })
 }
 
 function groupRoutes(app: ApiInstance, services: ApiServices): void {
@@ -158,64 +107,20 @@ function groupRoutes(app: ApiInstance, services: ApiServices): void {
     async () => ({ items: await registry.listGroups(), nextCursor: null }),
   )
 
-  app.get(
-    '/api/groups/:id',
-    {
-      config: { scope: 'devices:read' },
-      schema: { tags, summary: 'Get a group', params: IdParams, response: { 200: GroupSchema } },
+  versionedRecordRoutes(app, services, {
+    path: '/api/groups',
+    tags,
+    scopes: { read: 'devices:read', write: 'devices:write' },
+    record: GroupSchema,
+    patchBody: GroupPatchBody,
+    summaries: {
+      get: 'Get a group',
+      update: 'Update a group',
+      delete: 'Delete a group (its members leave it)',
     },
-    async (request, reply) => withEtag(reply, await registry.getGroup(request.params.id)),
-  )
-
-  app.patch(
-    '/api/groups/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Update a group',
-        params: IdParams,
-        body: GroupPatchBody,
-        response: { 200: GroupSchema },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      const group = await conditionalUpdate(
-        parseIfMatch(request),
-        () => registry.getGroup(id),
-        (version) => registry.updateGroup(id, request.body, version),
-      )
-      await audit(services, request, {
-        action: 'group.update',
-        targetKind: 'group',
-        targetId: id,
-        details: { fields: fieldsOf(request.body), version: group.version },
-      })
-      return withEtag(reply, group)
-    },
-  )
-
-  app.delete(
-    '/api/groups/:id',
-    {
-      config: { scope: 'devices:write' },
-      schema: {
-        tags,
-        summary: 'Delete a group (its members leave it)',
-        params: IdParams,
-        response: { 204: Deleted },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      await conditionalDelete(
-        parseIfMatch(request),
-        () => registry.getGroup(id),
-        (version) => registry.deleteGroup(id, version),
-      )
-      await audit(services, request, { action: 'group.delete', targetKind: 'group', targetId: id })
-      return reply.code(204).send(null)
-    },
-  )
+    auditKind: 'group',
+    get: (id) => registry.getGroup(id),
+    update: (id, patch, version) => registry.updateGroup(id, patch, version),
+    remove: (id, version) => registry.deleteGroup(id, version),
+  })
 }

@@ -6,7 +6,6 @@
 import { Type } from 'typebox'
 import type { DeviceCredential, IssuedToken } from '../../identity/model.js'
 import { type ApiInstance, type ApiServices, audit, fieldsOf } from '../context.js'
-import { conditionalDelete, conditionalUpdate, parseIfMatch, withEtag } from '../etag.js'
 import {
   AuthoritySchema,
   CreatedTemplateSchema,
@@ -24,6 +23,7 @@ import {
   TemplatePatchBody,
   TemplateSchema,
 } from '../schemas.js'
+import { versionedRecordRoutes } from './versioned.js'
 
 const Deleted = Type.Null({ description: 'deleted' })
 const itemsOf = <T>(items: T[]) => ({ items, nextCursor: null })
@@ -253,71 +253,22 @@ function templateRoutes(app: ApiInstance, services: ApiServices): void {
     async () => itemsOf(await identity.listTemplates()),
   )
 
-  app.get(
-    '/api/provisioning-templates/:id',
-    {
-      config: { scope: 'devices:read' },
-      schema: {
-        tags,
-        summary: 'Get a provisioning template',
-        params: IdParams,
-        response: { 200: TemplateSchema },
-      },
+  versionedRecordRoutes(app, services, {
+    path: '/api/provisioning-templates',
+    tags,
+    scopes: { read: 'devices:read', write: 'provisioning:write' },
+    record: TemplateSchema,
+    patchBody: TemplatePatchBody,
+    summaries: {
+      get: 'Get a provisioning template',
+      update: 'Update a provisioning template',
+      delete: 'Delete a provisioning template; its claim token stops working',
     },
-    async (request, reply) => withEtag(reply, await identity.getTemplate(request.params.id)),
-  )
-
-  app.patch(
-    '/api/provisioning-templates/:id',
-    {
-      config: { scope: 'provisioning:write' },
-      schema: {
-        tags,
-        summary: 'Update a provisioning template',
-        params: IdParams,
-        body: TemplatePatchBody,
-        response: { 200: TemplateSchema },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      const template = await conditionalUpdate(
-        parseIfMatch(request),
-        () => identity.getTemplate(id),
-        (version) => identity.updateTemplate(id, request.body, version),
-      )
-      await audit(services, request, {
-        action: 'template.update',
-        targetKind: 'template',
-        targetId: id,
-        details: { fields: fieldsOf(request.body), version: template.version },
-      })
-      return withEtag(reply, template)
-    },
-  )
-
-  app.delete(
-    '/api/provisioning-templates/:id',
-    {
-      config: { scope: 'provisioning:write' },
-      schema: {
-        tags,
-        summary: 'Delete a provisioning template; its claim token stops working',
-        params: IdParams,
-        response: { 204: Deleted },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params
-      await conditionalDelete(
-        parseIfMatch(request),
-        () => identity.getTemplate(id),
-        (version) => identity.deleteTemplate(id, version),
-      )
-      await audit(services, request, { action: 'template.delete', targetKind: 'template', targetId: id })
-      return reply.code(204).send(null)
-    },
-  )
+    auditKind: 'template',
+    get: (id) => identity.getTemplate(id),
+    update: (id, patch, version) => identity.updateTemplate(id, patch, version),
+    remove: (id, version) => identity.deleteTemplate(id, version),
+  })
 }
 
 function grantRoutes(app: ApiInstance, services: ApiServices): void {
