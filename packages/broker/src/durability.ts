@@ -19,6 +19,8 @@ export interface PendingAck {
   durable: boolean
   /** Held by a congested subscriber session (see delivery.ts). */
   held: boolean
+  /** The ingest hook's durability promise: the ack also waits for it. */
+  waitFor?: Promise<void>
 }
 
 /**
@@ -134,6 +136,19 @@ export class Durability {
   }
 
   private settle(p: PendingAck, ok: boolean): void {
+    const waitFor = p.waitFor
+    if (ok && waitFor !== undefined) {
+      // Durable in the journal; the ack also waits for the platform's store (ingest hook).
+      p.waitFor = undefined
+      waitFor.then(
+        () => this.settle(p, true),
+        (err: unknown) => {
+          this.log.error({ err }, 'ingestion not durable: acknowledgement withheld')
+          this.settle(p, false)
+        },
+      )
+      return
+    }
     if (!ok) {
       // Not durable: no ack; the client resends after reconnecting.
       p.conn?.close('store commit failed')

@@ -69,11 +69,25 @@ export interface BrokerHooks {
   authorizePublish?(client: ClientIdentity, topic: string, qos: QoS, retain: boolean): boolean
   /** false: SUBACK 0x87 (MQTT 5) or 0x80 (3.1.1) for that filter. */
   authorizeSubscribe?(client: ClientIdentity, topicFilter: string, qos: QoS): boolean
-  /** Called after a PUBLISH is authorized and, for QoS 1/2, made durable: the platform's ingestion tap. */
+  /** Called after a PUBLISH is authorized and, for QoS 1/2, made durable: the platform's tap. */
   onPublish?(client: ClientIdentity | undefined, message: PublishedMessage): void
+  /**
+   * The platform's ingestion (telemetry into storage), run on an authorized client PUBLISH before
+   * it is routed. `message.payload` may be a view of the socket's buffer: copy what you keep.
+   * Return undefined to let the message pass; `{ refuse }` to drop it (MQTT 5: PUBACK/PUBREC with
+   * that reason code, e.g. 0x99 Payload format invalid; 3.1.1 cannot refuse, so it is acknowledged
+   * and dropped); or `{ durable }`: the message is routed, and its PUBACK/PUBREC also waits for that
+   * promise (the platform's own write-ahead log), which is how a lagging store slows publishers. A
+   * rejected promise withholds the acknowledgement and closes the connection, as a failed journal
+   * commit does, so the client sends the message again.
+   */
+  ingest?(client: ClientIdentity, message: PublishedMessage): IngestResult
+
   onConnect?(client: ClientIdentity): void
   onDisconnect?(client: ClientIdentity, reason: string): void
 }
+
+export type IngestResult = undefined | { refuse: number; reason?: string } | { durable: Promise<void> }
 
 export interface PublishedMessage {
   topic: string

@@ -3,7 +3,7 @@ import { isValidUtf8, ReasonCode, validateTopicName } from '@strata/protocol'
 import type { Connection } from './connection.js'
 import type { BrokerContext } from './context.js'
 import { makeStoredMessage } from './message.js'
-import type { PublishedMessage } from './options.js'
+import type { IngestResult, PublishedMessage } from './options.js'
 import type { StoredMessage } from './persistence/store.js'
 import type { Session } from './session.js'
 
@@ -92,6 +92,38 @@ export function handlePublish(
     return
   }
 
+  // The platform's ingestion: it may refuse the message, or make its ack wait for its own store.
+  let durable: Promise<void> | undefined
+  const ingest = ctx.hooks.ingest
+  if (ingest !== undefined && identity !== undefined) {
+    let result: IngestResult
+    try {
+      result = ingest(identity, {
+        topic,
+        payload: packet.payload,
+        qos,
+        retain: packet.retain,
+        ...(props ? { properties: props } : {}),
+      })
+    } catch (err) {
+      ctx.log.error({ err }, 'ingest hook threw')
+      result = { refuse: ReasonCode.UnspecifiedError, reason: 'ingestion failed' }
+    }
+    if (result !== undefined && 'refuse' in result) {
+      if (conn.version === 5) reject(ctx, conn, qos, packetId, result.refuse, result.reason ?? '')
+      else reject(ctx, conn, qos, packetId, 0, '')
+      return
+    }
+    if (result !== undefined) {
+      durable = result.durable
+      // Handled now: the ack looks at it only after the journal commits (QoS 1/2), or never (QoS 0,
+      // best effort); until then a failure must not count as an unhandled rejection.
+      durable.catch((err: unknown) => {
+        if (qos === 0) ctx.log.error({ err }, 'QoS 0 ingestion failed')
+      })
+    }
+  }
+
   const now = Date.now()
   // The parser's payload is a view of the socket chunk: copy what outlives this turn.
   const payload = qos > 0 || packet.retain ? Buffer.from(packet.payload) : packet.payload
@@ -128,6 +160,7 @@ export function handlePublish(
     const puback: PubResponsePacket = { type: 'puback', packetId }
     if (refused > 0 && conn.version === 5) quotaExceeded(conn, puback, refused)
     const ack = ctx.durability.ack(conn, puback, published(stored), identity, true)
+    if (durable !== undefined) ack.waitFor = durable
     if (congested !== undefined) ctx.durability.hold(ack, congested)
     return
   }
@@ -138,6 +171,7 @@ export function handlePublish(
   const pubrec: PubResponsePacket = { type: 'pubrec', packetId }
   if (refused > 0 && conn.version === 5) quotaExceeded(conn, pubrec, refused)
   const ack = ctx.durability.ack(conn, pubrec, published(stored), identity)
+  if (durable !== undefined) ack.waitFor = durable
   if (congested !== undefined) ctx.durability.hold(ack, congested)
 }
 
