@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { STORE_ERROR_CODES } from '@strata/broker'
+import { TELEMETRY_ERROR_CODES } from '@strata/protocol'
 import { ACCESS_ERROR_CODES } from '../src/access/errors.js'
 import { API_ERROR_CODES } from '../src/api/errors.js'
 import { PLATFORM_ERROR_CODES } from '../src/errors.js'
@@ -23,6 +24,7 @@ test('every error code is documented in docs/errors.md, and only those', async (
       ...X509_ERROR_CODES,
       ...DEVICE_REQUEST_ERROR_CODES,
       ...API_ERROR_CODES,
+      ...TELEMETRY_ERROR_CODES,
     ].sort(),
   )
 })

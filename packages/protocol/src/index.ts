@@ -3,6 +3,7 @@ export { MAX_PACKET_SIZE, PacketParser, type ParserOptions } from './codec/parse
 export * from './errors.js'
 export * from './packets.js'
 export * from './reason-codes.js'
+export * from './telemetry/index.js'
 export {
   isValidUtf8,
   parseSharedSubscription,

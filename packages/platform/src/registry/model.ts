@@ -3,6 +3,7 @@
  * dependencies point toward it, never out of it). Records are plain JSON-friendly objects
  * so the HTTP API can return them as they are.
  */
+import { METRIC_PATTERN } from '@strata/protocol'
 import { ValidationError } from './errors.js'
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
@@ -112,7 +113,8 @@ export const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}$/
 export const TAG_KEY_PATTERN = /^[a-zA-Z][a-zA-Z0-9._/-]{0,63}$/
 /** No spaces, commas or '=': tag values must stay unambiguous inside a fleet selector. */
 export const TAG_VALUE_PATTERN = /^[a-zA-Z0-9._:/@+-]{0,256}$/
-export const METRIC_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_.]{0,127}$/
+/** Metric names: the same rule as the telemetry wire formats, so a profile can name every metric a device sends. */
+export { METRIC_PATTERN }
 export const MAX_NAME = 200
 export const MAX_TAGS = 64
 export const MAX_GROUPS = 64
