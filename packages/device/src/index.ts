@@ -1,0 +1,2 @@
+/** @strata/device: the device SDK (issue 4). */
+export {}
