@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { STORE_ERROR_CODES } from '@strata/broker'
 import { TELEMETRY_ERROR_CODES } from '@strata/protocol'
+// tsdb is not a dependency of the platform yet (issue 4 wires it in): its codes are read from source.
+import { WAL_ERROR_CODES } from '../../tsdb/src/wal/errors.js'
 import { ACCESS_ERROR_CODES } from '../src/access/errors.js'
 import { API_ERROR_CODES } from '../src/api/errors.js'
 import { PLATFORM_ERROR_CODES } from '../src/errors.js'
@@ -25,6 +27,7 @@ test('every error code is documented in docs/errors.md, and only those', async (
       ...DEVICE_REQUEST_ERROR_CODES,
       ...API_ERROR_CODES,
       ...TELEMETRY_ERROR_CODES,
+      ...WAL_ERROR_CODES,
     ].sort(),
   )
 })
