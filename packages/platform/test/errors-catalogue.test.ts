@@ -5,6 +5,7 @@ import { STORE_ERROR_CODES } from '@strata/broker'
 import { TELEMETRY_ERROR_CODES } from '@strata/protocol'
 // tsdb is not a dependency of the platform yet (issue 4 wires it in): its codes are read from source.
 import { TSDB_ERROR_CODES } from '../../tsdb/src/codec/errors.js'
+import { ENGINE_ERROR_CODES } from '../../tsdb/src/engine/errors.js'
 import { WAL_ERROR_CODES } from '../../tsdb/src/wal/errors.js'
 import { ACCESS_ERROR_CODES } from '../src/access/errors.js'
 import { API_ERROR_CODES } from '../src/api/errors.js'
@@ -30,6 +31,7 @@ test('every error code is documented in docs/errors.md, and only those', async (
       ...TELEMETRY_ERROR_CODES,
       ...WAL_ERROR_CODES,
       ...TSDB_ERROR_CODES,
+      ...ENGINE_ERROR_CODES,
     ].sort(),
   )
 })
