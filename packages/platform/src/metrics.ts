@@ -58,6 +58,9 @@ export class PlatformMetrics {
   /** Devices created by fleet provisioning (claim tokens). */
   readonly provisioned: Counter
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>
+  /** The delivery ledger (src/ingest/ledger.ts): telemetry messages and points per device type and stage. */
+  readonly telemetryMessages: Counter<'device_type' | 'stage'>
+  readonly telemetryPoints: Counter<'device_type' | 'stage'>
   readonly #brokerStats: (() => BrokerStats | undefined) | undefined
   /** One snapshot per scrape, shared by every broker metric's collect(). */
   #snapshot: BrokerStats | undefined | null = null
@@ -88,6 +91,18 @@ export class PlatformMetrics {
       help: 'HTTP API request duration, by method, route pattern and status code',
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    })
+    this.telemetryMessages = new Counter({
+      name: 'strata_telemetry_messages_total',
+      help: 'Telemetry messages by device type and delivery stage (received, decoded, rejected, queued, sampled, shed, stored, acknowledged)',
+      labelNames: ['device_type', 'stage'] as const,
+      registers,
+    })
+    this.telemetryPoints = new Counter({
+      name: 'strata_telemetry_points_total',
+      help: 'Telemetry points by device type and delivery stage',
+      labelNames: ['device_type', 'stage'] as const,
       registers,
     })
     if (this.#brokerStats) this.#registerBroker()

@@ -9,6 +9,7 @@ import {
   MemoryStore,
 } from '@strata/broker'
 import { ReasonCode } from '@strata/protocol'
+import { TimeSeriesEngine } from '@strata/tsdb'
 import type { Logger } from 'pino'
 import type { AccessService } from './access/service.js'
 import { createAccessService } from './access/sqlite-access.js'
@@ -21,6 +22,8 @@ import { StrataError } from './errors.js'
 import { createDeviceRequests } from './identity/mqtt-requests.js'
 import { createIdentityService, type IdentityBackend } from './identity/sqlite-identity.js'
 import { loadOrCreatePlatformCa } from './identity/x509/index.js'
+import { DeliveryLedger } from './ingest/ledger.js'
+import { createTelemetryIngest } from './ingest/telemetry.js'
 import { type AuthTransport, PlatformMetrics } from './metrics.js'
 import { observeRegistry } from './registry/observed.js'
 import type { RegistryRepository } from './registry/repository.js'
@@ -38,6 +41,9 @@ export interface RunningPlatform {
   registry: RegistryRepository
   identity: IdentityBackend
   access: AccessService
+  /** The time-series engine (telemetry), under <dataDir>/tsdb. */
+  engine: TimeSeriesEngine
+  ledger: DeliveryLedger
   listeners: Listener[]
   /** A one-time token to create the first admin (POST /api/setup), while no user exists. */
   setupToken: string | null
@@ -139,6 +145,12 @@ export async function startPlatform(
   const audit = createAuditLog(db)
   const status = new StatusTracker({ registry: baseRegistry, logger: logger.child({ component: 'status' }) })
   await status.reset()
+  const engineLog = logger.child({ component: 'tsdb' })
+  const engine = await TimeSeriesEngine.open(join(config.dataDir, 'tsdb'), {
+    onError: (err: unknown) =>
+      engineLog.error({ err: (err as Error).message }, 'background seal or retention failed; retrying'),
+  })
+  const ledger = new DeliveryLedger()
 
   const operatorCaPem = tls?.ca === undefined ? undefined : String(tls.ca)
   const metrics = new PlatformMetrics({ brokerStats: () => broker?.stats() })
@@ -178,6 +190,30 @@ export async function startPlatform(
     publish: (message) => (broker as Broker).publish(message),
     onProvisioned: () => metrics.provisioned.inc(),
   })
+  ledger.onCount((deviceType, stage, messages, points) => {
+    if (messages > 0) metrics.telemetryMessages.inc({ device_type: deviceType, stage }, messages)
+    if (points > 0) metrics.telemetryPoints.inc({ device_type: deviceType, stage }, points)
+  })
+  // A device's type, for the ledger's labels: read once, again at each connect.
+  const typeCache = new Map<string, string | null>()
+  const ingestTelemetry = createTelemetryIngest({
+    engine,
+    ledger,
+    logger: logger.child({ component: 'ingest' }),
+    typeOf: (deviceId) => {
+      let type = typeCache.get(deviceId)
+      if (type === undefined) {
+        type = identity.deviceTypeOf(deviceId) ?? null
+        typeCache.set(deviceId, type)
+      }
+      return type
+    },
+    publishError: (deviceId, payload) => {
+      ;(broker as Broker)
+        .publish({ topic: `devices/${deviceId}/errors`, payload, qos: 0, retain: false })
+        .catch(() => undefined)
+    },
+  })
   const deviceOf = (principal: unknown): string | undefined => {
     const p = principal as MqttPrincipal | undefined
     return p?.kind === 'device' ? p.deviceId : undefined
@@ -190,7 +226,10 @@ export async function startPlatform(
         onConnect(client) {
           auth.connected(client)
           const id = deviceOf(client.principal)
-          if (id !== undefined) status.connected(id)
+          if (id !== undefined) {
+            status.connected(id)
+            typeCache.delete(id)
+          }
         },
         onDisconnect(client) {
           auth.released(client)
@@ -198,6 +237,7 @@ export async function startPlatform(
           if (id !== undefined) status.disconnected(id)
         },
         onPublish: deviceRequests,
+        ingest: ingestTelemetry,
       },
       limits: config.limits,
       logger: logger.child({ component: 'broker' }),
@@ -207,6 +247,7 @@ export async function startPlatform(
   } catch (err) {
     auth.close()
     await status.close()
+    await engine.close()
     closeDb()
     throw err
   }
@@ -238,6 +279,7 @@ export async function startPlatform(
       const closing = listeners.map((l) => l.close())
       await running.close()
       await Promise.all(closing)
+      await engine.close()
       await status.close()
       auth.close()
       await access.close()
@@ -280,6 +322,8 @@ export async function startPlatform(
     registry,
     identity,
     access,
+    engine,
+    ledger,
     listeners,
     setupToken,
     users: passwords.size,

@@ -48,6 +48,8 @@ export interface IdentityLookups {
   ): { credentialId: string; deviceId: string; revoked: boolean } | undefined
   /** Enabled flag of a device, undefined if there is no such device. */
   deviceEnabled(deviceId: string): boolean | undefined
+  /** A device's type id (null: none), undefined if there is no such device. */
+  deviceTypeOf(deviceId: string): string | null | undefined
   claimTemplate(templateId: string): { secretHash: string; unusableReason: string | null } | undefined
   grantsOf(deviceId: string): AclGrant[]
   /** Ids of the registered (operator) CAs, to tell a CN-mapped certificate's issuer. */
@@ -603,6 +605,13 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
         | { enabled: number }
         | undefined
       return row === undefined ? undefined : row.enabled === 1
+    },
+
+    deviceTypeOf(deviceId) {
+      const row = s.stmt('SELECT type_id FROM devices WHERE id = ?').get(deviceId) as
+        | { type_id: string | null }
+        | undefined
+      return row === undefined ? undefined : row.type_id
     },
 
     claimTemplate(templateId) {
