@@ -1,5 +1,6 @@
-// ACL cost end to end: `publishers` connected clients publish QoS 0 into `devices/{id}/telemetry`
-// (each its own device's namespace) and one subscriber reads `devices/+/telemetry`, with the
+// ACL cost end to end: `publishers` connected clients publish QoS 0 into `devices/{id}/events`
+// (each its own device's namespace; not `telemetry`, which the platform decodes and stores, a
+// different cost) and one subscriber reads `devices/+/events`, with the
 // same load against each broker with and without its per-PUBLISH ACL. The figure that matters
 // is each broker relative to itself: what its ACL costs it.
 import { machineCpu } from '../broker/proc.js'
@@ -14,7 +15,7 @@ import { markdownTable, med, preciseCpuSeconds, ratio } from './table.js'
 export interface PublishCase {
   name: string
   server: ServerSpec
-  /** Publisher i publishes to `devices/dev-i/telemetry` whoever it logs in as. */
+  /** Publisher i publishes to `devices/dev-i/events` whoever it logs in as. */
   publisher(fx: Fixture, i: number): Credential
 }
 
@@ -121,9 +122,9 @@ export async function runPublishTrial(
         type: 'publish-setup',
         target,
         subscriber: { clientId: 'bench-sub', ...fx.subscriber },
-        filter: 'devices/+/telemetry',
+        filter: 'devices/+/events',
         publishers,
-        topics: publishers.map((_, i) => `devices/${deviceId(i)}/telemetry`),
+        topics: publishers.map((_, i) => `devices/${deviceId(i)}/events`),
         payloadSize: opts.payloadSize,
         window: opts.window,
       },

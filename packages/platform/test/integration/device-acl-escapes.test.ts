@@ -111,14 +111,14 @@ describe('ACL escapes by a registered device', () => {
     assert.equal(own[0]?.qos, 1, 'its own namespace is granted')
 
     const victim = await device('victim', victimToken, 5)
-    await victim.publishAsync('devices/victim/telemetry', 'secret-reading', { qos: 1 })
+    await victim.publishAsync('devices/victim/events', 'secret-reading', { qos: 1 })
     await victim.publishAsync('devices/attacker/commands/x', 'to-attacker', { qos: 1 }).catch(() => {})
-    await attacker.publishAsync('devices/attacker/telemetry', 'own', { qos: 1 })
-    await waitUntil(() => got.some((m) => m.topic === 'devices/attacker/telemetry'), 'its own message')
+    await attacker.publishAsync('devices/attacker/events', 'own', { qos: 1 })
+    await waitUntil(() => got.some((m) => m.topic === 'devices/attacker/events'), 'its own message')
     await sleep(200)
     assert.deepEqual(
       got.map((m) => m.topic),
-      ['devices/attacker/telemetry'],
+      ['devices/attacker/events'],
       'the attacker got only its own topic (the victim cannot publish into its namespace either)',
     )
     await Promise.all([attacker.endAsync(), victim.endAsync()])
@@ -135,11 +135,11 @@ describe('ACL escapes by a registered device', () => {
       )
     }
     assert.ok(attacker.connected, 'MQTT 5 refuses the PUBLISH, not the connection')
-    await attacker.publishAsync('devices/attacker/telemetry', 'marker', { qos: 1 })
+    await attacker.publishAsync('devices/attacker/events', 'marker', { qos: 1 })
     await waitUntil(() => seenByObserver.some((m) => m.payload.toString() === 'marker'), 'the marker')
     assert.deepEqual(
       seenByObserver.slice(before).map((m) => m.topic),
-      ['devices/attacker/telemetry'],
+      ['devices/attacker/events'],
     )
     await attacker.endAsync()
   })

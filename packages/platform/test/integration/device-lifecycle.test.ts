@@ -187,7 +187,7 @@ describe('device lifecycle', () => {
         key: privateKeyPem,
         rejectUnauthorized: true,
       })
-      await mtls.publishAsync('devices/rot-1/telemetry', 'over mTLS', { qos: 1 })
+      await mtls.publishAsync('devices/rot-1/telemetry', '{"over":1}', { qos: 1 })
       // Revoking the certificate cuts the connection at once and refuses the next one.
       const cut = serverDisconnect(mtls)
       await tlsPlatform.identity.revokeCredential(String(reply.credentialId), 'rotated out')

@@ -206,7 +206,7 @@ describe('identity attacks', () => {
         certificatePem: readFileSync(certs.clientCert, 'utf8'),
       })
       const bound = await connect(mqtts, options)
-      await bound.publishAsync('devices/device-01/telemetry', '1', { qos: 1 })
+      await bound.publishAsync('devices/device-01/telemetry', '{"v":1}', { qos: 1 })
       await bound.endAsync()
     } finally {
       await tlsPlatform.close()

@@ -76,7 +76,7 @@ describe('mosquitto clients as registered devices', { timeout: 60_000 }, () => {
         '-t',
         'devices/mosq-1/telemetry',
         '-m',
-        '21.5',
+        '{"temperature": 21.5}',
       ])
       assert.equal(pub.code, 0, pub.stderr)
     })
