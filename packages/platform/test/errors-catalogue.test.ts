@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { test } from 'node:test'
 import { STORE_ERROR_CODES } from '@strata/broker'
 import { TELEMETRY_ERROR_CODES } from '@strata/protocol'
+import { DEVICE_ERROR_CODES } from '../../device/src/errors.js'
 // tsdb is not a dependency of the platform yet (issue 4 wires it in): its codes are read from source.
 import { TSDB_ERROR_CODES } from '../../tsdb/src/codec/errors.js'
 import { ENGINE_ERROR_CODES } from '../../tsdb/src/engine/errors.js'
@@ -32,6 +33,7 @@ test('every error code is documented in docs/errors.md, and only those', async (
       ...WAL_ERROR_CODES,
       ...TSDB_ERROR_CODES,
       ...ENGINE_ERROR_CODES,
+      ...DEVICE_ERROR_CODES,
     ].sort(),
   )
 })
