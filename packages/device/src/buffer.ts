@@ -12,7 +12,7 @@
  * 'drop-oldest' removes the oldest queued points (never one in flight: it may already have
  * arrived) and counts them; 'reject' refuses the new points, all of them.
  */
-import type { TelemetryPoint } from '@strata/protocol'
+import type { TelemetryPoint } from '@strata/protocol/telemetry'
 import { Deque } from './deque.js'
 import { BufferFullError } from './errors.js'
 import type { WhenFull } from './options.js'

@@ -2,7 +2,7 @@
  * Turns a batch of points into one MQTT message in the chosen format (docs/topics.md,
  * "Telemetry payloads"): the Strata binary batch, or plain JSON.
  */
-import { encodeBatch, TELEMETRY_FORMATS, type TelemetryPoint } from '@strata/protocol'
+import { encodeBatch, TELEMETRY_FORMATS, type TelemetryPoint } from '@strata/protocol/telemetry'
 
 export interface EncodedTelemetry {
   topic: string

@@ -2,7 +2,7 @@
  * The options of a device, their defaults (in the JSDoc) and their validation. Resolved
  * options are frozen: nothing changes them after the device starts.
  */
-import { DEFAULT_TELEMETRY_LIMITS } from '@strata/protocol'
+import { DEFAULT_TELEMETRY_LIMITS } from '@strata/protocol/telemetry'
 import type { BackoffOptions } from './backoff.js'
 import { DeviceOptionsError } from './errors.js'
 

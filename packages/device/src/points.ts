@@ -9,7 +9,7 @@ import {
   encodeBatch,
   TelemetryFormatError,
   type TelemetryPoint,
-} from '@strata/protocol'
+} from '@strata/protocol/telemetry'
 
 export type TelemetryValue = number | boolean | string
 

@@ -3,10 +3,8 @@
 // where any `node:` or Node built-in import is a build error, and mqtt resolves to its
 // browser build.
 //
-// @strata/protocol's root entry also exports the MQTT codec, which imports `node:buffer`;
-// the SDK only uses its telemetry modules, which are browser-safe. Until the protocol
-// package exports them on their own (`@strata/protocol/telemetry`), browser bundles alias
-// the package to them, as here and in docs/device-sdk.md.
+// The SDK imports `@strata/protocol/telemetry` only: the package's root entry also holds
+// the MQTT codec, which imports `node:buffer`. No alias is needed.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -23,7 +21,6 @@ test('the SDK bundles for the browser with no Node module in its graph', async (
     write: false,
     metafile: true,
     logLevel: 'silent',
-    alias: { '@strata/protocol': here('../../protocol/src/telemetry/index.ts') },
   })
   const inputs = Object.keys(result.metafile.inputs)
   assert.ok(
