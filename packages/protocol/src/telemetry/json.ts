@@ -21,10 +21,9 @@ import { invalid, show, tooLarge } from './errors.js'
 import {
   checkMetric,
   checkPointCount,
-  checkSize,
   checkString,
   checkTimestamp,
-  decodeUtf8,
+  parseJsonPayload,
   type TelemetryLimits,
   type TelemetryPoint,
 } from './model.js'
@@ -37,14 +36,7 @@ export function decodeJson(
   receivedAt: number,
   limits: Readonly<TelemetryLimits>,
 ): TelemetryPoint[] {
-  checkSize(payload, F, limits)
-  const text = decodeUtf8(payload, F)
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch (cause) {
-    throw invalid(`${F}: not JSON (${(cause as Error).message})`, cause)
-  }
+  const doc = parseJsonPayload(payload, F, limits)
   const out: TelemetryPoint[] = []
   const names = new Set<string>()
   if (Array.isArray(doc)) {

@@ -110,6 +110,21 @@ export function checkSize(payload: Uint8Array, where: string, limits: Readonly<T
   }
 }
 
+/** A JSON payload (JSON and SenML JSON): size checked, strict UTF-8, then parsed. */
+export function parseJsonPayload(
+  payload: Uint8Array,
+  where: string,
+  limits: Readonly<TelemetryLimits>,
+): unknown {
+  checkSize(payload, where, limits)
+  const text = decodeUtf8(payload, where)
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw invalid(`${where}: not JSON (${(cause as Error).message})`, cause)
+  }
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 const utf8KeepBom = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 

@@ -24,10 +24,9 @@ import { invalid, show, unsupported } from './errors.js'
 import {
   checkMetric,
   checkPointCount,
-  checkSize,
   checkString,
   checkTimestamp,
-  decodeUtf8,
+  parseJsonPayload,
   type TelemetryLimits,
   type TelemetryPoint,
 } from './model.js'
@@ -218,14 +217,7 @@ export function decodeSenmlJson(
   receivedAt: number,
   limits: Readonly<TelemetryLimits>,
 ): TelemetryPoint[] {
-  checkSize(payload, F, limits)
-  const text = decodeUtf8(payload, F)
-  let doc: unknown
-  try {
-    doc = JSON.parse(text)
-  } catch (cause) {
-    throw invalid(`${F}: not JSON (${(cause as Error).message})`, cause)
-  }
+  const doc = parseJsonPayload(payload, F, limits)
   if (!Array.isArray(doc)) throw invalid(`${F}: a pack must be an array of records, got ${show(doc)}`)
   checkPointCount(doc.length, F, limits)
   const records: SenmlRecord[] = new Array(doc.length)
