@@ -86,3 +86,22 @@ export function checkIdPrefix(value: unknown): string {
   if (value !== '') checkId(`${value}x`, 'idPrefix')
   return value
 }
+
+export function checkStringList(value: unknown, field: string): string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || value.length > 64)
+    throw new ValidationError(field, 'must be a list of at most 64 ids')
+  return [...new Set(value.map((v, i) => checkId(v, `${field}[${i}]`)))].sort()
+}
+
+export function checkTags(value: unknown): Record<string, string> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ValidationError('tags', 'must be an object of string values')
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== 'string') throw new ValidationError(`tags.${k}`, 'must be a string')
+    out[k] = v
+  }
+  return out
+}
