@@ -23,7 +23,8 @@ import { createDeviceRequests } from './identity/mqtt-requests.js'
 import { createIdentityService, type IdentityBackend } from './identity/sqlite-identity.js'
 import { loadOrCreatePlatformCa } from './identity/x509/index.js'
 import { DeliveryLedger } from './ingest/ledger.js'
-import { createTelemetryIngest } from './ingest/telemetry.js'
+import { createMqttIngest } from './ingest/mqtt-ingest.js'
+import { TelemetryPipeline } from './ingest/pipeline.js'
 import { type AuthTransport, PlatformMetrics } from './metrics.js'
 import { observeRegistry } from './registry/observed.js'
 import type { RegistryRepository } from './registry/repository.js'
@@ -43,6 +44,8 @@ export interface RunningPlatform {
   access: AccessService
   /** The time-series engine (telemetry), under <dataDir>/tsdb. */
   engine: TimeSeriesEngine
+  /** Telemetry from any transport: decode, store, count (ingest/pipeline.ts). */
+  telemetry: TelemetryPipeline
   ledger: DeliveryLedger
   listeners: Listener[]
   /** A one-time token to create the first admin (POST /api/setup), while no user exists. */
@@ -196,7 +199,7 @@ export async function startPlatform(
   })
   // A device's type, for the ledger's labels: read once, again at each connect.
   const typeCache = new Map<string, string | null>()
-  const ingestTelemetry = createTelemetryIngest({
+  const telemetry = new TelemetryPipeline({
     engine,
     ledger,
     logger: logger.child({ component: 'ingest' }),
@@ -214,6 +217,7 @@ export async function startPlatform(
         .catch(() => undefined)
     },
   })
+  const ingestTelemetry = createMqttIngest(telemetry)
   const deviceOf = (principal: unknown): string | undefined => {
     const p = principal as MqttPrincipal | undefined
     return p?.kind === 'device' ? p.deviceId : undefined
@@ -323,6 +327,7 @@ export async function startPlatform(
     identity,
     access,
     engine,
+    telemetry,
     ledger,
     listeners,
     setupToken,

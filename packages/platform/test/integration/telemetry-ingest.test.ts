@@ -65,9 +65,9 @@ describe('telemetry ingestion', () => {
       (err: Error & { code?: number }) => err.code === 0x99,
     )
     await waitUntil(() => errors.length === 1, 'the error event')
-    const event = JSON.parse(errors[0]?.payload.toString() ?? '{}') as { code: string; topic: string }
+    const event = JSON.parse(errors[0]?.payload.toString() ?? '{}') as { code: string; source: string }
     assert.equal(event.code, 'STRATA_TELEMETRY_INVALID')
-    assert.equal(event.topic, 'devices/th-1/telemetry')
+    assert.equal(event.source, 'devices/th-1/telemetry')
     assert.ok(device.connected)
   })
 
