@@ -4,7 +4,8 @@
  * Buckets are aligned to the epoch (floor(ts / bucketMs) * bucketMs, as
  * TimescaleDB's time_bucket), each reported by its start; an empty bucket is
  * not reported. A stored chunk that lies wholly in one bucket and in the
- * range is taken by its summary columns, without reading or decoding it.
+ * range is taken by its summary columns, without reading or decoding it, and
+ * so is a rollup bucket (addBucket; plan.ts decides when).
  *
  * Definitions (the same in chunk summaries, so both paths agree): count and
  * sum over every point (sum in time order: NaN propagates); avg = sum / count;
@@ -21,6 +22,8 @@ export type AggregateFunction = (typeof AGGREGATE_FUNCTIONS)[number]
 /** Buckets of one series; timestamps[i] is bucket i's start. */
 export interface AggregateBatch {
   series: string
+  /** The bucket width used (the one asked for, or the one a point budget chose). */
+  bucketMs: number
   timestamps: Float64Array
   values: Float64Array
 }
@@ -100,13 +103,30 @@ export class BucketAccumulator {
 
   /** Adds a whole chunk that lies in one bucket, after everything added so far. */
   addSummary(c: ChunkSummary): void {
-    if (c.startTs >= this.end) this.open(c.startTs)
-    if (this.count === 0) this.first = c.first
-    this.sum += c.sum
-    this.count += c.count
-    if (!(this.min <= c.min) && !Number.isNaN(c.min)) this.min = c.min
-    if (!(this.max >= c.max) && !Number.isNaN(c.max)) this.max = c.max
-    this.last = c.last
+    this.addBucket(c.startTs, c.count, c.sum, c.min, c.max, c.first, c.last)
+  }
+
+  /**
+   * Adds the summary of points that lie in one bucket from `ts` on (a chunk,
+   * a rollup bucket), after everything added so far. Numbers, not an object:
+   * rollup reads call this once per minute of every series.
+   */
+  addBucket(
+    ts: number,
+    count: number,
+    sum: number,
+    min: number,
+    max: number,
+    first: number,
+    last: number,
+  ): void {
+    if (ts >= this.end) this.open(ts)
+    if (this.count === 0) this.first = first
+    this.sum += sum
+    this.count += count
+    if (!(this.min <= min) && !Number.isNaN(min)) this.min = min
+    if (!(this.max >= max) && !Number.isNaN(max)) this.max = max
+    this.last = last
   }
 
   /** Ends the last bucket. */
@@ -117,7 +137,12 @@ export class BucketAccumulator {
 
   take(series: string): AggregateBatch {
     const n = this.outLength
-    const batch = { series, timestamps: this.outTs.slice(0, n), values: this.outValues.slice(0, n) }
+    const batch = {
+      series,
+      bucketMs: this.bucketMs,
+      timestamps: this.outTs.slice(0, n),
+      values: this.outValues.slice(0, n),
+    }
     this.outLength = 0
     return batch
   }

@@ -12,22 +12,43 @@
  * skipping points of windows whose seal mark is past them: nothing whose
  * write() resolved is lost, and nothing is stored twice.
  *
- * Directory: `wal/` (the log), `series.db` and `chunks-YYYYMMDD.db` (the
- * embedded storage, unless another ChunkStorage is given).
+ * Rollups: the seal also computes each series' 1-minute and 1-hour rollups
+ * from the window's final points (rollup.ts) and hands them to storage with
+ * the chunks, rollups written before the seal mark; a late point's re-seal
+ * recomputes them from the merged points. Aggregates read them where the
+ * answer is the same (plan.ts); retention drops raw days, rollup months and
+ * rollup years apart (`retention`).
+ *
+ * Directory: `wal/` (the log), `series.db`, `chunks-YYYYMMDD.db`,
+ * `rollup-1m-YYYYMM.db` and `rollup-1h-YYYY.db` (the embedded storage,
+ * unless another ChunkStorage is given).
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decodeChunk } from '../codec/chunk.js'
 import { MAX_TIMESTAMP } from '../codec/timestamps.js'
-import type { ChunkStorage, SeriesRecord, StoredChunk } from '../storage/chunk-storage.js'
+import type {
+  ChunkStorage,
+  PartitionInfo,
+  SeriesRecord,
+  SeriesRollup,
+  StorageState,
+  StoredChunk,
+  Tier,
+} from '../storage/chunk-storage.js'
 import { SqliteChunkStorage } from '../storage/sqlite-storage.js'
 import { Wal, type WalPoint, type WalStats } from '../wal/index.js'
 import type { AggregateBatch, AggregateFunction } from './aggregate.js'
+import { downsampleQuery } from './downsample.js'
 import { engineClosed, TsdbEngineError } from './errors.js'
 import { Head, type HeadChunk, type HeadWindow, WINDOW_MS } from './head.js'
+import { pickBucket } from './pick-bucket.js'
+import { checkAvailable, finestAvailable } from './plan.js'
 import { mergeSources, type Points, toChunks } from './points.js'
 import { aggregateQuery, checkAggregate, checkRange, type PointBatch, rawQuery } from './query.js'
 import type { ReadSources } from './read.js'
+import { rollupOf } from './rollup.js'
+import { RollupIndex } from './rollup-index.js'
 import { defaultDeviceOf, SeriesDictionary, type SeriesEntry } from './series.js'
 
 export interface EnginePoint {
@@ -52,7 +73,15 @@ export interface EngineOptions {
   graceMs?: number
   /** How often to look for windows to seal and partitions to drop; 0 for never (flush() only). Default 10,000. */
   sealCheckMs?: number
-  /** Drop day partitions older than this (ms); points older than it are dropped on write. Default: keep all. */
+  /**
+   * How long to keep each resolution (ms), each dropped by whole partitions:
+   * raw points (day files; points older than this are dropped on write),
+   * 1-minute rollups (month files) and 1-hour rollups (year files). Default:
+   * keep all. Where points are gone and rollups are left, aggregates answer
+   * from the rollups (plan.ts).
+   */
+  retention?: RetentionOptions
+  /** @deprecated The same as `retention.rawMs`, which wins if both are given. */
   retentionMs?: number
   /** Where sealed chunks go. Default: SqliteChunkStorage in the engine's directory. The engine closes it. */
   storage?: ChunkStorage
@@ -67,8 +96,25 @@ export interface EngineOptions {
   signal?: AbortSignal
 }
 
+export interface RetentionOptions {
+  rawMs?: number
+  minuteMs?: number
+  hourMs?: number
+}
+
 export interface QueryOptions {
   signal?: AbortSignal
+  /** Read rollups where they give the same answer as points (default true); false reads points only. */
+  rollups?: boolean
+}
+
+export interface AggregateOptions extends QueryOptions {
+  /**
+   * A point budget per series: bucketMs becomes the smallest round bucket
+   * (pickBucket) at least as large that gives at most this many buckets, and
+   * that is valid for what retention left. Batches carry the bucket used.
+   */
+  maxPoints?: number
 }
 
 export interface EngineStats {
@@ -83,6 +129,8 @@ export interface EngineStats {
   expiredPoints: number
   /** Points replayed from the log into memory by open() (not counting those already sealed). */
   replayedPoints: number
+  /** Windows whose rollups are complete, per rollup tier. */
+  rollupWindows: { '1m': number; '1h': number }
   wal: WalStats
 }
 
@@ -107,19 +155,29 @@ export class TimeSeriesEngine {
   private checking = false
   private readonly counters = { seals: 0, lateMerges: 0, expiredPoints: 0, replayedPoints: 0 }
   private readonly graceMs: number
-  private readonly retentionMs: number
+  private readonly retention: Record<Tier, number>
+  /** Per tier, the day (of the cut-off) retention last ran for: it runs once a day at most. */
+  private readonly retentionRan: Record<Tier, number> = {
+    raw: Number.NEGATIVE_INFINITY,
+    '1m': Number.NEGATIVE_INFINITY,
+    '1h': Number.NEGATIVE_INFINITY,
+  }
   private readonly now: () => number
+  private readonly rollups: RollupIndex
+  private readonly sealMarks: Map<number, number>
 
   private constructor(
     private readonly wal: Wal,
     private readonly storage: ChunkStorage,
-    private readonly sealMarks: Map<number, number>,
+    state: StorageState,
     private readonly options: EngineOptions,
   ) {
     this.dict = new SeriesDictionary(options.deviceOf ?? defaultDeviceOf)
-    this.sources = { storage, memory: [this.sealing, this.head.windows] }
+    this.sealMarks = state.sealMarks
+    this.rollups = new RollupIndex(state.rolledUp, state.rollupDroppedBefore)
+    this.sources = { storage, memory: [this.sealing, this.head.windows], rollups: this.rollups }
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
-    this.retentionMs = options.retentionMs ?? Number.POSITIVE_INFINITY
+    this.retention = retentionOf(options)
     this.now = options.now ?? Date.now
   }
 
@@ -129,12 +187,13 @@ export class TimeSeriesEngine {
     const fsync = options.fsync ?? true
     await mkdir(dir, { recursive: true })
     const walOptions = { fsync, signal: options.signal, segmentBytes: options.walSegmentBytes }
+    retentionOf(options) // a bad retention throws before anything is opened
     const wal = await Wal.open(join(dir, 'wal'), walOptions)
     let storage = options.storage
     try {
       storage ??= await SqliteChunkStorage.open(dir, { fsync })
       const state = await storage.load()
-      const engine = new TimeSeriesEngine(wal, storage, state.sealMarks, options)
+      const engine = new TimeSeriesEngine(wal, storage, state, options)
       await engine.recover(state.series, state.droppedBefore, options.signal)
       const every = options.sealCheckMs ?? DEFAULT_SEAL_CHECK_MS
       if (every > 0) {
@@ -237,25 +296,67 @@ export class TimeSeriesEngine {
     return s === undefined ? empty() : rawQuery(this.sources, s.id, from, to, options.signal)
   }
 
-  /** Per series (in the order given), the aggregate of each bucket of `bucketMs` with points in [from, to). */
+  /**
+   * Per series (in the order given), the aggregate of each bucket of
+   * `bucketMs` with points in [from, to). Sealed windows are read from
+   * rollups when the bucket is a multiple of a minute or an hour (the same
+   * answer, without decoding chunks). Where retention dropped the points,
+   * the answer comes from the rollups left, whole rollup buckets only, and a
+   * bucket finer than them throws RangeError (see plan.ts).
+   */
   aggregate(
     series: readonly string[],
     from: number,
     to: number,
     bucketMs: number,
     fn: AggregateFunction,
-    options: QueryOptions = {},
+    options: AggregateOptions = {},
   ): AsyncIterable<AggregateBatch> {
     this.live()
     checkRange(from, to)
     checkAggregate(bucketMs, fn)
+    const rollups = options.rollups ?? true
+    if (options.maxPoints !== undefined) bucketMs = this.pickBucket(from, to, options.maxPoints, bucketMs)
+    if (rollups) checkAvailable(from, to, bucketMs, this.droppedBefore, this.rollups)
     const { sources, dict } = this
+    const signal = options.signal
     return (async function* () {
       for (const key of series) {
         const s = dict.byKey.get(key)
-        if (s !== undefined) yield* aggregateQuery(sources, key, s.id, from, to, bucketMs, fn, options.signal)
+        if (s === undefined) continue
+        yield* aggregateQuery(sources, { series: key, id: s.id, from, to, bucketMs, fn, rollups, signal })
       }
     })()
+  }
+
+  /**
+   * The bucket aggregate() would use for a budget of `maxPoints` buckets over
+   * [from, to): the smallest round bucket of at least `minBucketMs` that fits,
+   * and that what retention left can answer (pick-bucket.ts).
+   */
+  pickBucket(from: number, to: number, maxPoints: number, minBucketMs = 1): number {
+    const multipleOf = finestAvailable(from, to, this.droppedBefore, this.rollups)
+    return pickBucket(from, to, maxPoints, { minBucketMs, multipleOf })
+  }
+
+  /**
+   * At most `maxPoints` points of the series over [from, to) for a chart, by
+   * LTTB (lttb.ts): real points, the first and last kept, read as a stream.
+   * Where retention dropped the points, the rollups' 1-minute (else 1-hour)
+   * averages stand in for them, at their bucket starts.
+   */
+  async downsample(
+    series: string,
+    from: number,
+    to: number,
+    maxPoints: number,
+    options: QueryOptions = {},
+  ): Promise<PointBatch> {
+    this.live()
+    checkRange(from, to)
+    const s = this.dict.byKey.get(series)
+    const horizons = { raw: this.droppedBefore, ...this.rollups.horizon }
+    return downsampleQuery(this.sources, s?.id, from, to, maxPoints, horizons, options)
   }
 
   /** The point with the largest timestamp of each series (undefined for an unknown or empty one). */
@@ -289,15 +390,31 @@ export class TimeSeriesEngine {
     return this.serial(() => this.seal([...this.head.windows.keys()], signal))
   }
 
-  /** Drops the day partitions before `ts` (rounded down to a day), and any points before it in memory. */
-  dropBefore(ts: number): Promise<void> {
+  /**
+   * Drops a tier's partitions before `ts` (rounded down to the tier's
+   * partitions: a day for raw points, a month for 1-minute rollups, a year
+   * for 1-hour ones); for raw, also any points before it in memory.
+   */
+  dropBefore(ts: number, tier: Tier = 'raw'): Promise<void> {
     this.live()
     if (!Number.isFinite(ts)) throw new RangeError(`dropBefore needs a finite time (got ${ts})`)
-    return this.serial(() => this.drop(ts))
+    if (!TIERS.includes(tier))
+      throw new RangeError(`unknown tier ${JSON.stringify(tier)} (one of ${TIERS.join(', ')})`)
+    return this.serial(() => this.drop(ts, tier))
   }
 
-  private async drop(ts: number): Promise<void> {
-    const r = await this.storage.dropBefore(ts)
+  /** Every storage partition (raw days and rollup files), with its tier and bytes. */
+  partitions(): Promise<PartitionInfo[]> {
+    this.live()
+    return this.storage.partitions()
+  }
+
+  private async drop(ts: number, tier: Tier): Promise<void> {
+    const r = await this.storage.dropBefore(ts, tier)
+    if (tier !== 'raw') {
+      this.rollups.dropBefore(tier, r.droppedBefore)
+      return
+    }
     this.droppedBefore = r.droppedBefore
     for (const start of [...this.head.windows.keys()]) if (start < r.droppedBefore) this.head.detach(start)
     for (const s of this.dict.byKey.values()) if (s.latestTs < r.droppedBefore) s.latestLoaded = false
@@ -310,6 +427,7 @@ export class TimeSeriesEngine {
       series: this.dict.size,
       headPoints: this.head.points,
       headWindows: this.head.windows.size,
+      rollupWindows: { '1m': this.rollups.size('1m'), '1h': this.rollups.size('1h') },
       wal: this.wal.stats,
     }
   }
@@ -329,13 +447,18 @@ export class TimeSeriesEngine {
     if (this.closed || this.checking) return
     const now = this.now()
     const due = [...this.head.windows.keys()].filter((s) => s + WINDOW_MS + this.graceMs <= now)
-    const expired = now - this.retentionMs
-    const dropDays = Math.floor(expired / 86_400_000) * 86_400_000 > this.droppedBefore
-    if (due.length === 0 && !dropDays) return
+    // Each tier's retention runs when its cut-off enters a new day (storage rounds it down to its partitions).
+    const drops = TIERS.map((tier) => ({ tier, cutoff: now - this.retention[tier] })).filter(
+      ({ tier, cutoff }) => Number.isFinite(cutoff) && dayOf(cutoff) > this.retentionRan[tier],
+    )
+    if (due.length === 0 && drops.length === 0) return
     this.checking = true
     this.serial(async () => {
       if (due.length > 0) await this.seal(due)
-      if (dropDays) await this.drop(expired)
+      for (const { tier, cutoff } of drops) {
+        await this.drop(cutoff, tier)
+        this.retentionRan[tier] = dayOf(cutoff)
+      }
     })
       .catch((err) => {
         if (!this.closed) this.options.onError?.(err)
@@ -369,7 +492,14 @@ export class TimeSeriesEngine {
     const position = this.wal.position
     const replace = this.sealMarks.has(win.start)
     try {
+      // Only durable points are sealed. Rollups go to storage before the seal mark, in other
+      // files: after a crash between, the replay must bring back every point they were computed
+      // from, so that each of their series is read from memory and gets its rollups rewritten at
+      // the next seal. (A series whose only points were still in the log's buffer would otherwise
+      // keep rollups of points that never became durable.)
+      await this.wal.commit()
       const chunks: StoredChunk[] = []
+      const rollups: SeriesRollup[] = []
       let work = 0
       for (const id of win.ids.slice().sort((a, b) => a - b)) {
         let points: Points = (win.chunks[id] as HeadChunk).view()
@@ -378,6 +508,7 @@ export class TimeSeriesEngine {
           if (stored.length > 0) points = mergeSources([...stored.map(decodeStored), points])
         }
         toChunks(id, points, chunks)
+        if (points.timestamps.length > 0) rollups.push(rollupOf(id, points))
         work += points.timestamps.length
         if (work >= SEAL_SLICE) {
           work = 0
@@ -389,8 +520,12 @@ export class TimeSeriesEngine {
         end: win.end,
         replace,
         chunks,
+        rollups,
         sealPosition: position,
       })
+      // Complete rollups only from a first seal: a re-seal writes the late series' rollups alone,
+      // so a window sealed before rollups existed stays read from points (as storage marks it).
+      if (!replace) for (const tier of ROLLUP_TIERS) this.rollups.add(tier, win.start)
       this.sealMarks.set(win.start, Math.max(position, this.sealMarks.get(win.start) ?? -1))
       this.counters.seals++
       if (replace) this.counters.lateMerges++
@@ -452,5 +587,23 @@ export class TimeSeriesEngine {
 }
 
 const decodeStored = (c: StoredChunk): Points => decodeChunk(c.data)
+
+const TIERS: readonly Tier[] = ['raw', '1m', '1h']
+const ROLLUP_TIERS = ['1m', '1h'] as const
+const dayOf = (ts: number): number => Math.floor(ts / 86_400_000) * 86_400_000
+
+/** Each tier's retention in ms (Infinity: keep all); throws RangeError on a bad value. */
+function retentionOf(options: EngineOptions): Record<Tier, number> {
+  const r = options.retention ?? {}
+  const out = {
+    raw: r.rawMs ?? options.retentionMs ?? Number.POSITIVE_INFINITY,
+    '1m': r.minuteMs ?? Number.POSITIVE_INFINITY,
+    '1h': r.hourMs ?? Number.POSITIVE_INFINITY,
+  }
+  for (const [tier, ms] of Object.entries(out)) {
+    if (!(ms > 0)) throw new RangeError(`retention of ${tier} must be a positive number of ms (got ${ms})`)
+  }
+  return out
+}
 
 async function* empty<T>(): AsyncGenerator<T> {}

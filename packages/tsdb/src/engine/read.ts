@@ -20,6 +20,7 @@ import { decodeChunk } from '../codec/chunk.js'
 import type { ChunkStorage, ChunkSummary, StoredChunk } from '../storage/chunk-storage.js'
 import { type HeadChunk, type HeadWindow, WINDOW_MS, windowOf } from './head.js'
 import { mergeSources, type Points } from './points.js'
+import type { RollupIndex } from './rollup-index.js'
 
 export type Segment =
   | { readonly kind: 'summary'; readonly chunk: ChunkSummary }
@@ -29,7 +30,13 @@ export interface ReadSources {
   readonly storage: ChunkStorage
   /** Windows being sealed, then the head: later maps hold later writes. */
   readonly memory: readonly ReadonlyMap<number, HeadWindow>[]
+  /** The windows whose rollups can be read (plan.ts). */
+  readonly rollups: RollupIndex
 }
+
+/** Whether a window has points of the series in memory (so storage alone does not hold all of them). */
+export const inMemory = (src: ReadSources, id: number, start: number): boolean =>
+  src.memory.some((m) => m.get(start)?.chunks[id] !== undefined)
 
 export interface SegmentOptions {
   /** Whether a stored chunk must be decoded, or can be taken by its summary. */

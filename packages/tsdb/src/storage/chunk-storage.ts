@@ -11,6 +11,14 @@
  * Partitions: storage groups chunks by time into partitions (one per UTC day
  * in SQLite) that retention drops whole. A window handed to writeWindow()
  * never spans two partitions (the engine's windows divide a day).
+ *
+ * Rollups: with each window's chunks come its rollups per series (1-minute
+ * buckets as an opaque blob, the whole window as one 1-hour bucket). They
+ * live in partitions of their own (per month and per year in SQLite), so
+ * retention can drop raw days while the rollups stay. Storage also keeps, per
+ * rollup partition, which windows' rollups are complete (every series with
+ * points in the window has its rollup): the engine reads rollups only for
+ * those, and points for the rest (say, windows sealed before rollups existed).
  */
 
 /** A series in the catalogue. The device is kept apart so that queries can select by device. */
@@ -23,15 +31,11 @@ export interface SeriesRecord {
 }
 
 /**
- * A chunk's key and summary: enough to answer count/sum/min/max/first/last
- * over the whole chunk without decoding it. min and max ignore NaN (NaN only
- * if every value is); sum is the plain float64 sum in time order.
+ * count/sum/min/max/first/last over some points: min and max ignore NaN (NaN
+ * only if every value is); sum is the plain float64 sum in time order; first
+ * and last bit for bit. Stored bit-exact (NaN payloads, -0).
  */
-export interface ChunkSummary {
-  readonly seriesId: number
-  /** First and last timestamp in the chunk (ms, inclusive). */
-  readonly startTs: number
-  readonly endTs: number
+export interface BucketSummary {
   readonly count: number
   readonly min: number
   readonly max: number
@@ -40,9 +44,50 @@ export interface ChunkSummary {
   readonly last: number
 }
 
+/** A chunk's key and summary: enough to answer an aggregate over the whole chunk without decoding it. */
+export interface ChunkSummary extends BucketSummary {
+  readonly seriesId: number
+  /** First and last timestamp in the chunk (ms, inclusive). */
+  readonly startTs: number
+  readonly endTs: number
+}
+
 /** A chunk with its encoded points (codec/chunk.ts). */
 export interface StoredChunk extends ChunkSummary {
   readonly data: Uint8Array
+}
+
+/** Storage tiers: raw chunks, and the two rollup resolutions. Each has its own partitions and retention. */
+export type Tier = 'raw' | RollupTier
+export type RollupTier = '1m' | '1h'
+
+/** One series' rollups of one window. */
+export interface SeriesRollup {
+  readonly seriesId: number
+  /** The window's 1-minute buckets (codec/rollup.ts): opaque to storage. */
+  readonly minutes: Uint8Array
+  /** The whole window as one bucket. */
+  readonly hour: BucketSummary
+}
+
+/** A stored 1-minute rollup: one series' window. */
+export interface MinuteRollup {
+  readonly seriesId: number
+  readonly windowStart: number
+  readonly data: Uint8Array
+}
+
+/** A stored 1-hour rollup: one series' window (the engine's windows are hours). */
+export interface HourRollup extends BucketSummary {
+  readonly seriesId: number
+  readonly windowStart: number
+}
+
+export interface RollupQuery {
+  /** Windows whose start is in [from, to). */
+  readonly from: number
+  readonly to: number
+  readonly signal?: AbortSignal | undefined
 }
 
 /** What the engine reads back once at open. */
@@ -52,6 +97,10 @@ export interface StorageState {
   readonly sealMarks: Map<number, number>
   /** Data before this time was dropped by retention (-Infinity if never). */
   readonly droppedBefore: number
+  /** Per rollup tier: what retention dropped before (-Infinity if never). */
+  readonly rollupDroppedBefore: Readonly<Record<RollupTier, number>>
+  /** Per rollup tier: the starts of the windows whose rollups are complete, ascending. */
+  readonly rolledUp: Readonly<Record<RollupTier, number[]>>
 }
 
 /** One seal of one window, written in one transaction. */
@@ -65,6 +114,14 @@ export interface WindowWrite {
    */
   readonly replace: boolean
   readonly chunks: readonly StoredChunk[]
+  /**
+   * The rollups of every series in `chunks`, from the window's final points:
+   * upserted by (series, window). A first seal (replace false) also marks the
+   * window's rollups complete in each rollup tier; a replacing one leaves that
+   * mark as it was. Rollups of a window before a tier's retention horizon are
+   * not written.
+   */
+  readonly rollups: readonly SeriesRollup[]
   /** The window's new seal mark. */
   readonly sealPosition: number
 }
@@ -85,6 +142,7 @@ export interface PartitionInfo {
   /** Bytes on disk, or an estimate for a backend without files. */
   readonly bytes: number
   readonly name: string
+  readonly tier: Tier
 }
 
 export interface DropResult {
@@ -98,7 +156,14 @@ export interface ChunkStorage {
   load(): Promise<StorageState>
   /** Adds series to the catalogue (ids and keys not already in it). */
   addSeries(records: readonly SeriesRecord[]): Promise<void>
-  /** Writes a window's chunks and its seal mark atomically, durably. */
+  /**
+   * Writes a window's chunks and its seal mark atomically, durably, and its
+   * rollups durably: never the seal mark without the rollups (write them
+   * first, idempotently, or in the same transaction). A crash in between
+   * leaves rollups ahead of the chunks, which is harmless: without the seal
+   * mark the engine replays the window's points into memory, reads that
+   * window from points, and the next seal writes the same rollups again.
+   */
   writeWindow(write: WindowWrite): Promise<void>
   /**
    * One series' chunks overlapping the range, by startTs, without holding the
@@ -109,11 +174,17 @@ export interface ChunkStorage {
   windowChunks(seriesId: number, start: number, end: number): Promise<StoredChunk[]>
   /** The series' chunk with the largest startTs, if any. */
   lastChunk(seriesId: number): Promise<ChunkSummary | undefined>
+  /** One series' 1-minute rollups of the windows starting in the range, by window, in pages. */
+  minuteRollups(seriesId: number, query: RollupQuery): AsyncIterable<MinuteRollup>
+  /** One series' 1-hour rollups of the windows starting in the range, by window, in pages. */
+  hourRollups(seriesId: number, query: RollupQuery): AsyncIterable<HourRollup>
   /**
-   * Drops every partition that ends at or before `ts` rounded down to a
-   * partition boundary, and remembers that horizon.
+   * Drops every partition of the tier (default raw) that ends at or before
+   * `ts` rounded down to one of the tier's partition boundaries, and
+   * remembers that horizon (it never moves back).
    */
-  dropBefore(ts: number): Promise<DropResult>
+  dropBefore(ts: number, tier?: Tier): Promise<DropResult>
+  /** Every partition of every tier, by tier then start. */
   partitions(): Promise<PartitionInfo[]>
   close(): Promise<void>
 }

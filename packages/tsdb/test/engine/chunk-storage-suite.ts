@@ -5,7 +5,14 @@
  */
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import type { ChunkStorage, ChunkSummary, StoredChunk } from '../../src/index.js'
+import type {
+  ChunkStorage,
+  ChunkSummary,
+  HourRollup,
+  MinuteRollup,
+  SeriesRollup,
+  StoredChunk,
+} from '../../src/index.js'
 import { bits, DAY, HOUR, T0, withDir } from './helpers.js'
 
 const NAN_PAYLOAD = new Float64Array(new BigUint64Array([0x7ff4_0000_0000_0001n]).buffer)[0] as number
@@ -25,13 +32,22 @@ function chunk(seriesId: number, startTs: number, endTs: number, tag = 0): Store
   }
 }
 
-async function collect(
-  it: AsyncIterable<ChunkSummary | StoredChunk>,
-): Promise<(ChunkSummary | StoredChunk)[]> {
+/** A rollup whose blob and first value carry a tag; summary values that SQL would not keep as is. */
+function rollup(seriesId: number, tag = 0): SeriesRollup {
+  return {
+    seriesId,
+    minutes: Uint8Array.of(9, tag, 7),
+    hour: { count: 3 + tag, min: -0, max: Infinity, sum: NAN_PAYLOAD, first: tag, last: -Infinity },
+  }
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out = []
   for await (const c of it) out.push(c)
   return out
 }
+
+const MONTH = 31 * DAY
 
 export function chunkStorageSuite(name: string, open: (dir: string) => Promise<ChunkStorage>): void {
   describe(`ChunkStorage contract: ${name}`, () => {
@@ -62,6 +78,7 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
           end: T0 + HOUR,
           replace: false,
           chunks: [chunk(1, T0, T0 + 10), chunk(2, T0 + 5, T0 + 6)],
+          rollups: [],
           sealPosition: 100,
         })
         await s.close()
@@ -98,6 +115,7 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
             end: T0 + day * DAY + HOUR,
             replace: false,
             chunks,
+            rollups: [],
             sealPosition: day,
           })
         }
@@ -129,6 +147,7 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
           end: T0 + HOUR,
           replace: false,
           chunks: [chunk(1, T0, T0 + 10), chunk(1, T0 + 20, T0 + 30), chunk(2, T0, T0 + 10)],
+          rollups: [],
           sealPosition: 5,
         })
         await s.writeWindow({
@@ -136,6 +155,7 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
           end: T0 + HOUR,
           replace: true,
           chunks: [chunk(1, T0 + 5, T0 + 40, 9)],
+          rollups: [],
           sealPosition: 9,
         })
         assert.deepEqual(
@@ -158,10 +178,12 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
             end: start + HOUR,
             replace: false,
             chunks: [chunk(1, start, start + 1)],
+            rollups: [],
             sealPosition: day,
           })
         }
-        assert.equal((await s.partitions()).length, 3)
+        const raw = async () => (await s.partitions()).filter((p) => p.tier === 'raw')
+        assert.equal((await raw()).length, 3)
         const r = await s.dropBefore(T0 + DAY + 5)
         assert.equal(r.droppedBefore, T0 + DAY)
         assert.deepEqual(
@@ -169,7 +191,7 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
           [T0],
         )
         assert.deepEqual(
-          (await s.partitions()).map((p) => p.start),
+          (await raw()).map((p) => p.start),
           [T0 + DAY, T0 + 2 * DAY],
         )
         assert.deepEqual(
@@ -183,6 +205,130 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
         assert.deepEqual([...state.sealMarks.keys()].sort(), [T0 + DAY, T0 + 2 * DAY])
         // The horizon never moves back.
         assert.equal((await s.dropBefore(T0)).droppedBefore, T0 + DAY)
+        await s.close()
+      })
+    })
+    test('rollups: upserted per series and window, bit-exact, complete after a first seal only', async () => {
+      await withDir(async (dir) => {
+        let s = await open(dir)
+        const w = (start: number, replace: boolean, rollups: SeriesRollup[]) =>
+          s.writeWindow({ start, end: start + HOUR, replace, chunks: [], rollups, sealPosition: 1 })
+        await w(T0, false, [rollup(1), rollup(2)])
+        // A window first written by a replacing write (sealed before rollups existed): not complete.
+        await w(T0 + HOUR, true, [rollup(1)])
+        // A re-seal replaces series 1's rollups and keeps series 2's, and the window stays complete.
+        await w(T0, true, [rollup(1, 5)])
+        await s.close()
+        s = await open(dir)
+        const state = await s.load()
+        assert.deepEqual(state.rolledUp, { '1m': [T0], '1h': [T0] })
+        assert.deepEqual(state.rollupDroppedBefore, { '1m': -Infinity, '1h': -Infinity })
+        const minutes = await collect<MinuteRollup>(s.minuteRollups(1, { from: T0, to: T0 + DAY }))
+        assert.deepEqual(
+          minutes.map((r) => [r.seriesId, r.windowStart - T0, [...r.data]]),
+          [
+            [1, 0, [9, 5, 7]],
+            [1, HOUR, [9, 0, 7]],
+          ],
+        )
+        const hours = await collect<HourRollup>(s.hourRollups(2, { from: T0, to: T0 + DAY }))
+        assert.equal(hours.length, 1)
+        const h = hours[0] as HourRollup
+        const want = rollup(2).hour
+        assert.equal(h.count, want.count)
+        for (const k of ['min', 'max', 'sum', 'first', 'last'] as const)
+          assert.equal(bits(h[k]), bits(want[k]), k)
+        // Window starts are half-open: [from, to).
+        assert.equal((await collect(s.minuteRollups(1, { from: T0 + 1, to: T0 + HOUR }))).length, 0)
+        await s.close()
+      })
+    })
+
+    test('rollups stream in window order across pages and partitions', async () => {
+      await withDir(async (dir) => {
+        const s = await open(dir)
+        // 100 windows in each of two months, more than a page.
+        const starts = [0, MONTH + DAY].flatMap((base) =>
+          Array.from({ length: 100 }, (_, i) => T0 + base + i * HOUR),
+        )
+        for (const start of starts) {
+          await s.writeWindow({
+            start,
+            end: start + HOUR,
+            replace: false,
+            chunks: [],
+            rollups: [rollup(4, start % 251)],
+            sealPosition: 0,
+          })
+        }
+        for (const tier of ['1m', '1h'] as const) {
+          const rows = await collect<MinuteRollup | HourRollup>(
+            tier === '1m'
+              ? s.minuteRollups(4, { from: T0, to: T0 + 3 * MONTH })
+              : s.hourRollups(4, { from: T0, to: T0 + 3 * MONTH }),
+          )
+          assert.deepEqual(
+            rows.map((r) => r.windowStart),
+            starts,
+            tier,
+          )
+        }
+        assert.deepEqual((await s.load()).rolledUp['1m'], starts)
+        await s.close()
+      })
+    })
+
+    test('rollups live in partitions of their own, dropped per tier', async () => {
+      await withDir(async (dir) => {
+        let s = await open(dir)
+        const days = [0, 1, 40, 400].map((d) => T0 + d * DAY)
+        for (const start of days) {
+          await s.writeWindow({
+            start,
+            end: start + HOUR,
+            replace: false,
+            chunks: [chunk(1, start, start + 1)],
+            rollups: [rollup(1)],
+            sealPosition: 0,
+          })
+        }
+        const tiers = async () => {
+          const out: Record<string, number> = {}
+          for (const p of await s.partitions()) out[p.tier] = (out[p.tier] ?? 0) + 1
+          return out
+        }
+        assert.deepEqual(await tiers(), { raw: 4, '1m': 3, '1h': 2 })
+        // Raw points go; every rollup stays.
+        await s.dropBefore(T0 + 400 * DAY, 'raw')
+        assert.deepEqual(await tiers(), { raw: 1, '1m': 3, '1h': 2 })
+        assert.equal((await collect(s.minuteRollups(1, { from: T0, to: T0 + 500 * DAY }))).length, 4)
+        // 1-minute rollups by month: the horizon is rounded down to one.
+        const r = await s.dropBefore(T0 + 45 * DAY, '1m')
+        assert.equal(r.droppedBefore, Date.UTC(2025, 1, 1))
+        assert.deepEqual(
+          r.partitions.map((p) => [p.tier, p.start]),
+          [['1m', T0]],
+        )
+        assert.equal((await collect(s.minuteRollups(1, { from: T0, to: T0 + 500 * DAY }))).length, 2)
+        assert.equal((await collect(s.hourRollups(1, { from: T0, to: T0 + 500 * DAY }))).length, 4)
+        // A window before a tier's horizon gets no rollups of that tier (a late seal after retention).
+        await s.writeWindow({
+          start: T0 + 2 * HOUR,
+          end: T0 + 3 * HOUR,
+          replace: false,
+          chunks: [],
+          rollups: [rollup(1)],
+          sealPosition: 0,
+        })
+        assert.equal((await collect(s.minuteRollups(1, { from: T0, to: T0 + DAY }))).length, 0)
+        await s.close()
+        s = await open(dir)
+        const state = await s.load()
+        assert.deepEqual(state.rollupDroppedBefore, { '1m': Date.UTC(2025, 1, 1), '1h': -Infinity })
+        assert.deepEqual(state.rolledUp['1m'], [T0 + 40 * DAY, T0 + 400 * DAY])
+        assert.equal(state.droppedBefore, T0 + 400 * DAY)
+        await s.dropBefore(Date.UTC(2026, 5, 1), '1h')
+        assert.deepEqual((await s.load()).rolledUp['1h'], [T0 + 400 * DAY])
         await s.close()
       })
     })

@@ -64,6 +64,8 @@ describe('TimeSeriesEngine', () => {
       assert.deepEqual(engine.series().sort(), ['dev-0/m0', 'dev-1/m1', 'dev-2/m2'])
       assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.db')).sort(), [
         'chunks-20250101.db',
+        'rollup-1h-2025.db',
+        'rollup-1m-202501.db',
         'series.db',
       ])
       await engine.close()

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
 import { test } from 'node:test'
-import { SqliteChunkStorage } from '../../src/index.js'
+import { SqliteChunkStorage, type Tier } from '../../src/index.js'
+import { CALENDARS } from '../../src/storage/partition-files.js'
 import { dayFileName } from '../../src/storage/sqlite-storage.js'
 import { chunkStorageSuite } from './chunk-storage-suite.js'
 import { HOUR, T0, withDir } from './helpers.js'
@@ -19,6 +20,7 @@ test('one SQLite file per UTC day, named chunks-YYYYMMDD.db', async () => {
         start,
         end: start + HOUR,
         replace: false,
+        rollups: [],
         sealPosition: 0,
         chunks: [{ ...chunk, startTs: start, endTs: start }],
       })
@@ -28,6 +30,7 @@ test('one SQLite file per UTC day, named chunks-YYYYMMDD.db', async () => {
         start: T0 + HOUR / 2,
         end: T0 + 25 * HOUR,
         replace: false,
+        rollups: [],
         sealPosition: 0,
         chunks: [],
       }),
@@ -37,4 +40,24 @@ test('one SQLite file per UTC day, named chunks-YYYYMMDD.db', async () => {
     const files = (await readdir(dir)).filter((f) => f.startsWith('chunks-') && f.endsWith('.db')).sort()
     assert.deepEqual(files, ['chunks-20250101.db', 'chunks-20250102.db'])
   })
+})
+
+test('rollup partitions: rollup-1m-YYYYMM.db per UTC month, rollup-1h-YYYY.db per UTC year', () => {
+  const cases: [Tier, number, string][] = [
+    ['raw', Date.UTC(2025, 11, 31), 'chunks-20251231.db'],
+    ['1m', Date.UTC(2025, 0, 1), 'rollup-1m-202501.db'],
+    ['1m', Date.UTC(1969, 11, 1), 'rollup-1m-196912.db'],
+    ['1h', Date.UTC(2025, 0, 1), 'rollup-1h-2025.db'],
+  ]
+  for (const [tier, start, name] of cases) {
+    const cal = CALENDARS[tier]
+    assert.equal(cal.fileName(start), name)
+    assert.equal(cal.parse(name), start)
+    assert.equal(cal.start(start + 12 * HOUR), start)
+  }
+  assert.equal(CALENDARS['1m'].next(Date.UTC(2024, 1, 1)), Date.UTC(2024, 2, 1))
+  assert.equal(CALENDARS['1h'].next(Date.UTC(2024, 0, 1)), Date.UTC(2025, 0, 1))
+  assert.equal(CALENDARS['1m'].parse('rollup-1h-2025.db'), undefined)
+  // Years before 100 are years, not 19xx.
+  assert.equal(CALENDARS['1h'].parse('rollup-1h-0050.db'), new Date('0050-01-01T00:00:00Z').getTime())
 })

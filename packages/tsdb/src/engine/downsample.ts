@@ -1,0 +1,46 @@
+/**
+ * engine.downsample(): LTTB (lttb.ts) over one series' range, streamed from
+ * the finest data left: points where retention kept them, else the 1-minute
+ * rollups' averages, else the 1-hour rollups' (each at its bucket start).
+ */
+import type { Tier } from '../storage/chunk-storage.js'
+import { Lttb } from './lttb.js'
+import { aggregateQuery, type PointBatch, rawQuery } from './query.js'
+import type { ReadSources } from './read.js'
+import { HOUR_MS, MINUTE_MS } from './rollup.js'
+
+export interface DownsampleOptions {
+  signal?: AbortSignal | undefined
+  /** Read rollups where points are gone (default true). */
+  rollups?: boolean | undefined
+}
+
+export async function downsampleQuery(
+  src: ReadSources,
+  id: number | undefined,
+  from: number,
+  to: number,
+  maxPoints: number,
+  horizons: Readonly<Record<Tier, number>>,
+  options: DownsampleOptions,
+): Promise<PointBatch> {
+  const lttb = new Lttb(from, to, maxPoints)
+  if (id === undefined) return lttb.finish()
+  const { signal } = options
+  if (options.rollups ?? true) {
+    // Oldest first: only hourly averages before the 1-minute horizon, minutes up to the raw one.
+    const parts: [number, number, number][] = [
+      [Math.max(from, horizons['1h']), Math.min(to, horizons.raw, horizons['1m']), HOUR_MS],
+      [Math.max(from, horizons['1m']), Math.min(to, horizons.raw), MINUTE_MS],
+    ]
+    for (const [lo, hi, bucketMs] of parts) {
+      if (lo >= hi) continue
+      const q = { series: '', id, from: lo, to: hi, bucketMs, fn: 'avg' as const, rollups: true, signal }
+      for await (const b of aggregateQuery(src, q)) lttb.push(b.timestamps, b.values)
+    }
+  }
+  for await (const b of rawQuery(src, id, Math.max(from, horizons.raw), to, signal)) {
+    lttb.push(b.timestamps, b.values)
+  }
+  return lttb.finish()
+}
