@@ -32,6 +32,7 @@ export { ValueEncoding, type ValueMode } from './codec/values.js'
 export { AGGREGATE_FUNCTIONS, type AggregateBatch, type AggregateFunction } from './engine/aggregate.js'
 export {
   type AggregateOptions,
+  type ArchiveOptions,
   type EngineOptions,
   type EnginePoint,
   type EngineStats,
@@ -45,5 +46,6 @@ export { Lttb, lttb } from './engine/lttb.js'
 export { BUCKET_LADDER, bucketCount, type PickBucketOptions, pickBucket } from './engine/pick-bucket.js'
 export type { PointBatch } from './engine/query.js'
 export type * from './storage/chunk-storage.js'
+export { DEFAULT_RETENTION_CLASS, RETENTION_CLASS_NAME } from './storage/chunk-storage.js'
 export { SqliteChunkStorage, type SqliteChunkStorageOptions } from './storage/sqlite-storage.js'
 export * from './wal/index.js'

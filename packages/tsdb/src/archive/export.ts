@@ -16,6 +16,7 @@ import {
   archiveFileName,
   COMPRESSORS,
   compareKeys,
+  DEFAULT_CLASS,
   DEFAULT_CODEC,
   METADATA_KEY,
   SCHEMA,
@@ -49,6 +50,8 @@ export interface ExportOptions {
 /** An archive file and what its footer says. */
 export interface ArchiveFile {
   readonly name: string
+  /** The retention class of the partition. */
+  readonly retentionClass: string
   readonly path: string
   /** The partition, [start, end) in ms. */
   readonly start: number
@@ -105,7 +108,8 @@ function lowerBound(ts: Float64Array, t: number): number {
 }
 
 /**
- * Writes every point of `partition` (its [start, end)) to `archiveDir/raw-YYYYMMDD.parquet`,
+ * Writes every point of `partition` (its [start, end)) to `archiveDir/raw-YYYYMMDD.parquet`
+ * (`raw-<class>-YYYYMMDD.parquet` for a partition of another retention class than 'default'),
  * crash-safely (file-sink.ts), replacing a file of the same partition. The file is checked by
  * the reader's own validation before it is published, so a committed file is one the reader
  * opens. Values are copied bit for bit (NaN payloads, -0, subnormals).
@@ -118,9 +122,9 @@ export async function exportPartition(
 ): Promise<ArchiveFile> {
   const { signal } = options
   signal?.throwIfAborted()
-  // Rollup partitions (PartitionInfo.tier, being added to the interface) hold no chunks.
-  const tier = (partition as { readonly tier?: string }).tier
-  if (tier !== undefined && tier !== 'raw') {
+  // Rollup partitions hold no chunks.
+  const tier = partition.tier
+  if (tier !== 'raw') {
     throw new RangeError(`${partition.name} is a ${tier} rollup partition: only raw partitions are archived`)
   }
   if (!(partition.start < partition.end)) {
@@ -130,10 +134,12 @@ export async function exportPartition(
   if (!(Number.isInteger(rowGroupRows) && rowGroupRows > 0)) {
     throw new RangeError(`rowGroupRows must be a positive integer (got ${rowGroupRows})`)
   }
-  const records = [...(options.series ?? (await storage.load()).series)].sort((a, b) =>
-    compareKeys(a.key, b.key),
-  )
-  const name = archiveFileName(partition.start)
+  const retentionClass = partition.retentionClass ?? DEFAULT_CLASS
+  // The partition's class only: no other series has chunks in it.
+  const records = [...(options.series ?? (await storage.load()).series)]
+    .filter((r) => (r.retentionClass ?? DEFAULT_CLASS) === retentionClass)
+    .sort((a, b) => compareKeys(a.key, b.key))
+  const name = archiveFileName(partition.start, retentionClass)
   await mkdir(archiveDir, { recursive: true })
   const sink = await AtomicFileSink.create(archiveDir, name, options.fsync ?? true)
   try {
@@ -152,7 +158,7 @@ export async function exportPartition(
     let series = 0
     for (const record of records) {
       let any = false
-      const query = { from: partition.start, to: partition.end, data: true, signal }
+      const query = { from: partition.start, to: partition.end, data: true, signal, retentionClass }
       for await (const chunk of storage.chunks(record.id, query)) {
         signal?.throwIfAborted()
         const { timestamps, values } = decodeChunk((chunk as StoredChunk).data)
@@ -180,6 +186,7 @@ export async function exportPartition(
       end: partition.end,
       points,
       series,
+      ...(retentionClass === DEFAULT_CLASS ? {} : { class: retentionClass }),
     }
     writer.kvMetadata = [{ key: METADATA_KEY, value: JSON.stringify(meta) }]
     await writer.finish()
@@ -193,6 +200,7 @@ export async function exportPartition(
     await sink.commit()
     return {
       name,
+      retentionClass,
       path: sink.path,
       start: partition.start,
       end: partition.end,

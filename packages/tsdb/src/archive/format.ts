@@ -2,7 +2,8 @@
  * The archive file format: one Parquet file per exported partition.
  *
  *   raw-YYYYMMDD.parquet       the UTC day's points (raw-YYYYMMDDTHHMMSS.parquet if a
- *                              partition does not start at midnight)
+ *                              partition does not start at midnight), 'default' class
+ *   raw-<class>-YYYYMMDD.parquet  the same for another retention class's partition
  *   .raw-….parquet.<id>.tmp    a file being written; never read, removed by the next export
  *
  * Columns (all REQUIRED, rows sorted by series in UTF-8 byte order, then ts):
@@ -11,8 +12,10 @@
  *   ts      INT64 TIMESTAMP(MILLIS, UTC), DELTA_BINARY_PACKED
  *   value   DOUBLE, BYTE_STREAM_SPLIT (never dictionary: see VALUE_ENCODING)
  *
- * Key-value metadata `strata.tsdb.archive` holds JSON {version, start, end, points, series}:
- * the partition's [start, end) in ms, so that a listing needs only footers.
+ * Key-value metadata `strata.tsdb.archive` holds JSON {version, start, end, points, series,
+ * class?}: the partition's [start, end) in ms, so that a listing needs only footers, and its
+ * retention class (absent: 'default', as in files from before classes; a reader that does not
+ * know the field ignores it, and does not list such files, whose names it does not match).
  * Spec: https://github.com/apache/parquet-format (LogicalTypes.md, Encodings.md, PageIndex.md).
  */
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from 'node:zlib'
@@ -60,7 +63,14 @@ export interface ArchiveMeta {
   readonly end: number
   readonly points: number
   readonly series: number
+  /** The retention class ('default' if absent). */
+  readonly class?: string
 }
+
+export const DEFAULT_CLASS = 'default'
+
+/** A retention class name as file names hold it (engine/retention.ts validates the same). */
+export const CLASS_PATTERN = '[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?'
 
 /** Page compression. Node 20's zlib has no zstd; SNAPPY is hyparquet's built-in. */
 export type ArchiveCodec = 'UNCOMPRESSED' | 'SNAPPY' | 'GZIP' | 'BROTLI'
@@ -97,21 +107,26 @@ export const DECOMPRESSORS: Partial<Record<CompressionCodec, Decompress>> = {
   BROTLI: (input) => view(brotliDecompressSync(input)),
 }
 
-const NAME = /^raw-(-?\d{4,6})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?\.parquet$/
+const NAME = new RegExp(
+  `^raw-(?:(${CLASS_PATTERN})-)?(-?\\d{4,6})(\\d{2})(\\d{2})(?:T(\\d{2})(\\d{2})(\\d{2}))?\\.parquet$`,
+)
 
 const pad = (n: number, width = 2): string => String(n).padStart(width, '0')
 
-/** `raw-YYYYMMDD.parquet` for a partition starting at `start` (ms, UTC). */
-export function archiveFileName(start: number): string {
+/** `raw-YYYYMMDD.parquet` for a partition starting at `start` (ms, UTC); `raw-<class>-…` for another class. */
+export function archiveFileName(start: number, retentionClass: string = DEFAULT_CLASS): string {
   const d = new Date(start)
   if (Number.isNaN(d.getTime())) throw new RangeError(`partition start ${start} is not a time`)
   const y = d.getUTCFullYear()
   const year = (y < 0 ? '-' : '') + pad(Math.abs(y), 4)
+  const prefix = retentionClass === DEFAULT_CLASS ? 'raw-' : `raw-${retentionClass}-`
+  if (!new RegExp(`^${CLASS_PATTERN}$`).test(retentionClass))
+    throw new RangeError(`bad retention class ${JSON.stringify(retentionClass)}`)
   const day = `${year}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}`
   const ms = start - Date.UTC(y, d.getUTCMonth(), d.getUTCDate())
-  if (ms === 0) return `raw-${day}.parquet`
+  if (ms === 0) return `${prefix}${day}.parquet`
   if (ms % 1000 !== 0) throw new RangeError(`partition start ${start} is not on a whole second`)
-  return `raw-${day}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.parquet`
+  return `${prefix}${day}T${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}.parquet`
 }
 
 export const isArchiveFileName = (name: string): boolean => NAME.test(name)
@@ -121,9 +136,15 @@ export function startOfFileName(name: string): number {
   const m = NAME.exec(name)
   if (m === null) return Number.NaN
   const d = new Date(0)
-  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-  d.setUTCHours(Number(m[4] ?? 0), Number(m[5] ?? 0), Number(m[6] ?? 0))
+  d.setUTCFullYear(Number(m[2]), Number(m[3]) - 1, Number(m[4]))
+  d.setUTCHours(Number(m[5] ?? 0), Number(m[6] ?? 0), Number(m[7] ?? 0))
   return d.getTime()
+}
+
+/** The retention class an archive file name gives (undefined if it is not one). */
+export function classOfFileName(name: string): string | undefined {
+  const m = NAME.exec(name)
+  return m === null ? undefined : (m[1] ?? DEFAULT_CLASS)
 }
 
 /** A temporary name next to `name`: hidden, never matching isArchiveFileName. */

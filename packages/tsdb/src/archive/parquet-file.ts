@@ -364,7 +364,9 @@ async function readFooter(file: FileReader, stamp: string): Promise<ArchiveFoote
 function parseMeta(json: string): ArchiveMeta | undefined {
   try {
     const m = JSON.parse(json) as Record<string, unknown>
-    const ok = ['version', 'start', 'end', 'points', 'series'].every((k) => Number.isSafeInteger(m[k]))
+    const ok =
+      ['version', 'start', 'end', 'points', 'series'].every((k) => Number.isSafeInteger(m[k])) &&
+      (m.class === undefined || typeof m.class === 'string')
     return ok && (m.start as number) < (m.end as number) ? (m as unknown as ArchiveMeta) : undefined
   } catch {
     return undefined

@@ -8,7 +8,13 @@ import { readdir, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { TsdbArchiveError } from './errors.js'
 import type { ArchiveFile } from './export.js'
-import { archiveFileName, isArchiveFileName, startOfFileName } from './format.js'
+import {
+  archiveFileName,
+  classOfFileName,
+  DEFAULT_CLASS,
+  isArchiveFileName,
+  startOfFileName,
+} from './format.js'
 import {
   type ArchiveBatch,
   type ArchiveFooter,
@@ -25,6 +31,8 @@ export interface InvalidArchiveFile {
   readonly path: string
   /** The start its name gives. */
   readonly start: number
+  /** The retention class its name gives. */
+  readonly retentionClass: string
   readonly error: TsdbArchiveError
 }
 
@@ -43,6 +51,8 @@ export interface ArchivePoint {
 
 export interface ArchiveReadOptions {
   signal?: AbortSignal | undefined
+  /** raw(): read only this retention class's files (default: every class's; a series is in one). */
+  retentionClass?: string | undefined
 }
 
 export interface ReimportOptions extends ArchiveReadOptions {
@@ -90,7 +100,7 @@ export class ArchiveReader {
           footer = f
         }
         // A renamed copy would claim another file's range: queries would see its points twice.
-        const holds = archiveFileName(footer.meta.start)
+        const holds = archiveFileName(footer.meta.start, footer.meta.class ?? DEFAULT_CLASS)
         if (holds !== name) {
           throw new TsdbArchiveError('STRATA_TSDB_ARCHIVE_CORRUPT', path, `holds the partition of ${holds}`)
         }
@@ -99,7 +109,8 @@ export class ArchiveReader {
         // Removed since readdir (an export replacing it renames over it: never missing).
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
         if (!(err instanceof TsdbArchiveError)) throw err
-        invalid.push({ name, path, start: startOfFileName(name), error: err })
+        const retentionClass = classOfFileName(name) ?? DEFAULT_CLASS
+        invalid.push({ name, path, start: startOfFileName(name), retentionClass, error: err })
       }
     }
     files.sort((a, b) => a.start - b.start)
@@ -123,10 +134,13 @@ export class ArchiveReader {
     if (!(from < to)) return
     const { signal } = options
     const listing = await this.list(options)
-    const bad = listing.invalid.find((f) => f.start < to && f.start + DAY_MS > from)
+    const cls = options.retentionClass
+    const bad = listing.invalid.find(
+      (f) => f.start < to && f.start + DAY_MS > from && (cls === undefined || f.retentionClass === cls),
+    )
     if (bad !== undefined) throw bad.error
     for (const f of listing.files) {
-      if (!(f.start < to && f.end > from)) continue
+      if (!(f.start < to && f.end > from) || (cls !== undefined && f.retentionClass !== cls)) continue
       const file = await this.open(f.path, signal)
       try {
         for await (const batch of file.series(seriesKey, from, to)) {
@@ -193,6 +207,7 @@ export class ArchiveReader {
 function describe(name: string, path: string, f: ArchiveFooter): ArchiveFile {
   return {
     name,
+    retentionClass: f.meta.class ?? DEFAULT_CLASS,
     path,
     start: f.meta.start,
     end: f.meta.end,

@@ -5,180 +5,124 @@
  * Durability: write() resolves once its points are in the write-ahead log
  * (group commit: concurrent writers share an fdatasync). A window is sealed
  * when the wall clock passes its end plus a grace period (or on flush()): its
- * chunks are encoded and written to storage in one transaction, with the
- * window's seal mark (the log position when the seal began), and then the log
- * is checkpointed up to the first record of the oldest window still in memory.
- * After a crash, open() replays the log from the checkpoint into the head,
- * skipping points of windows whose seal mark is past them: nothing whose
- * write() resolved is lost, and nothing is stored twice.
+ * chunks are encoded and written to storage in one transaction per retention
+ * class, with the window's seal mark (the log position when the seal began),
+ * and then the log is checkpointed up to the first record of the oldest
+ * window still in memory. After a crash, open() replays the log from the
+ * checkpoint into the head, skipping points of windows whose seal mark (of
+ * the series' class) is past them: nothing whose write() resolved is lost,
+ * and nothing is stored twice.
  *
  * Rollups: the seal also computes each series' 1-minute and 1-hour rollups
  * from the window's final points (rollup.ts) and hands them to storage with
  * the chunks, rollups written before the seal mark; a late point's re-seal
  * recomputes them from the merged points. Aggregates read them where the
- * answer is the same (plan.ts); retention drops raw days, rollup months and
- * rollup years apart (`retention`).
+ * answer is the same (plan.ts).
+ *
+ * Retention (retention.ts): each series has a retention class, decided when
+ * it is created (`retentionClassOf`); each class keeps raw days, rollup
+ * months and rollup years for its own durations (`retention` for 'default',
+ * `retentionClasses`), dropped as whole partitions. With `archive`, raw
+ * partitions are exported to Parquet before they are dropped, and queries
+ * read them back below the raw horizon (cold.ts).
  *
  * Directory: `wal/` (the log), `series.db`, `chunks-YYYYMMDD.db`,
  * `rollup-1m-YYYYMM.db` and `rollup-1h-YYYY.db` (the embedded storage,
- * unless another ChunkStorage is given).
+ * unless another ChunkStorage is given; other classes' files carry the class
+ * after the prefix), and `archive/` (the default archive directory).
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { decodeChunk } from '../codec/chunk.js'
 import { MAX_TIMESTAMP } from '../codec/timestamps.js'
 import type {
   ChunkStorage,
   PartitionInfo,
   SeriesRecord,
-  SeriesRollup,
   StorageState,
-  StoredChunk,
   Tier,
 } from '../storage/chunk-storage.js'
 import { SqliteChunkStorage } from '../storage/sqlite-storage.js'
-import { Wal, type WalPoint, type WalStats } from '../wal/index.js'
+import { Wal, type WalPoint } from '../wal/index.js'
 import type { AggregateBatch, AggregateFunction } from './aggregate.js'
+import { NEW_CLASS, RetentionClassState } from './class-state.js'
+import { ColdTier } from './cold.js'
 import { downsampleQuery } from './downsample.js'
+import { type DropHost, dropBefore } from './drop.js'
 import { engineClosed, TsdbEngineError } from './errors.js'
-import { Head, type HeadChunk, type HeadWindow, WINDOW_MS } from './head.js'
+import { Head, type HeadWindow, WINDOW_MS } from './head.js'
+import type {
+  AggregateOptions,
+  EngineOptions,
+  EnginePoint,
+  EngineStats,
+  LatestPoint,
+  QueryOptions,
+} from './options.js'
 import { pickBucket } from './pick-bucket.js'
 import { checkAvailable, finestAvailable } from './plan.js'
-import { mergeSources, type Points, toChunks } from './points.js'
 import { aggregateQuery, checkAggregate, checkRange, type PointBatch, rawQuery } from './query.js'
-import type { ReadSources } from './read.js'
-import { rollupOf } from './rollup.js'
-import { RollupIndex } from './rollup-index.js'
+import {
+  checkClassName,
+  DEFAULT_CLASS,
+  type Drop,
+  Maintenance,
+  retentionClasses,
+  TIERS,
+} from './retention.js'
 import { defaultDeviceOf, SeriesDictionary, type SeriesEntry } from './series.js'
 
-export interface EnginePoint {
-  /** Series key, `device-id/metric`. */
-  readonly series: string
-  /** Milliseconds since the epoch, an integer within ±(2^51 - 1). */
-  readonly ts: number
-  /** Any float64, kept bit for bit. */
-  readonly value: number
-}
-
-export interface LatestPoint {
-  readonly series: string
-  readonly ts: number
-  readonly value: number
-}
-
-export interface EngineOptions {
-  /** fdatasync the log and use synchronous=FULL in SQLite. Default true. */
-  fsync?: boolean
-  /** How long after its end a window stays open for on-time points. Default 300,000 (5 min). */
-  graceMs?: number
-  /** How often to look for windows to seal and partitions to drop; 0 for never (flush() only). Default 10,000. */
-  sealCheckMs?: number
-  /**
-   * How long to keep each resolution (ms), each dropped by whole partitions:
-   * raw points (day files; points older than this are dropped on write),
-   * 1-minute rollups (month files) and 1-hour rollups (year files). Default:
-   * keep all. Where points are gone and rollups are left, aggregates answer
-   * from the rollups (plan.ts).
-   */
-  retention?: RetentionOptions
-  /** @deprecated The same as `retention.rawMs`, which wins if both are given. */
-  retentionMs?: number
-  /** Where sealed chunks go. Default: SqliteChunkStorage in the engine's directory. The engine closes it. */
-  storage?: ChunkStorage
-  /** Wall clock in ms. Default Date.now. */
-  now?: () => number
-  /** The device of a series key. Default: what precedes the first '/'. */
-  deviceOf?: (key: string) => string
-  /** Log segment size (WalOptions.segmentBytes). Default 64 MiB. */
-  walSegmentBytes?: number
-  /** Told about a failed background seal or retention run (retried at the next check). */
-  onError?: (err: unknown) => void
-  signal?: AbortSignal
-}
-
-export interface RetentionOptions {
-  rawMs?: number
-  minuteMs?: number
-  hourMs?: number
-}
-
-export interface QueryOptions {
-  signal?: AbortSignal
-  /** Read rollups where they give the same answer as points (default true); false reads points only. */
-  rollups?: boolean
-}
-
-export interface AggregateOptions extends QueryOptions {
-  /**
-   * A point budget per series: bucketMs becomes the smallest round bucket
-   * (pickBucket) at least as large that gives at most this many buckets, and
-   * that is valid for what retention left. Batches carry the bucket used.
-   */
-  maxPoints?: number
-}
-
-export interface EngineStats {
-  series: number
-  /** Points and windows in memory, not yet sealed. */
-  headPoints: number
-  headWindows: number
-  /** Windows sealed, and how many of those merged late points into stored chunks. */
-  seals: number
-  lateMerges: number
-  /** Points older than the retention horizon, dropped by write() or replay. */
-  expiredPoints: number
-  /** Points replayed from the log into memory by open() (not counting those already sealed). */
-  replayedPoints: number
-  /** Windows whose rollups are complete, per rollup tier. */
-  rollupWindows: { '1m': number; '1h': number }
-  wal: WalStats
-}
+export type {
+  AggregateOptions,
+  ArchiveOptions,
+  EngineOptions,
+  EnginePoint,
+  EngineStats,
+  LatestPoint,
+  QueryOptions,
+} from './options.js'
+export type { RetentionOptions } from './retention.js'
 
 const DEFAULT_GRACE_MS = 300_000
 const DEFAULT_SEAL_CHECK_MS = 10_000
-/** Points encoded between two yields to the event loop while sealing. */
-const SEAL_SLICE = 200_000
 
 export class TimeSeriesEngine {
   private readonly head = new Head()
   /** Windows detached from the head and being written to storage. */
   private readonly sealing = new Map<number, HeadWindow>()
-  private readonly sources: ReadSources
   private readonly dict: SeriesDictionary
-  private droppedBefore = Number.NEGATIVE_INFINITY
+  private readonly classes = new Map<string, RetentionClassState>()
+  /** The largest expireBefore of any class: a point at or after it is never expired. */
+  private maxExpire = Number.NEGATIVE_INFINITY
   /** Serialises seals, retention and checkpoints. */
   private chain: Promise<unknown> = Promise.resolve()
   /** Counts finished seals: latest() retries when one ran during its storage lookup. */
   private sealEpoch = 0
-  private timer: NodeJS.Timeout | undefined
+  private maintenance: Maintenance | undefined
   private closed = false
-  private checking = false
+  /** Aborted by close(): stops an archive export under way. */
+  private readonly closing = new AbortController()
   private readonly counters = { seals: 0, lateMerges: 0, expiredPoints: 0, replayedPoints: 0 }
   private readonly graceMs: number
-  private readonly retention: Record<Tier, number>
-  /** Per tier, the day (of the cut-off) retention last ran for: it runs once a day at most. */
-  private readonly retentionRan: Record<Tier, number> = {
-    raw: Number.NEGATIVE_INFINITY,
-    '1m': Number.NEGATIVE_INFINITY,
-    '1h': Number.NEGATIVE_INFINITY,
-  }
   private readonly now: () => number
-  private readonly rollups: RollupIndex
-  private readonly sealMarks: Map<number, number>
+  private readonly archive: { dir: string; query: boolean; fsync: boolean } | undefined
 
   private constructor(
     private readonly wal: Wal,
     private readonly storage: ChunkStorage,
     state: StorageState,
+    dir: string,
     private readonly options: EngineOptions,
   ) {
     this.dict = new SeriesDictionary(options.deviceOf ?? defaultDeviceOf)
-    this.sealMarks = state.sealMarks
-    this.rollups = new RollupIndex(state.rolledUp, state.rollupDroppedBefore)
-    this.sources = { storage, memory: [this.sealing, this.head.windows], rollups: this.rollups }
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS
-    this.retention = retentionOf(options)
     this.now = options.now ?? Date.now
+    const a = options.archive
+    this.archive =
+      a === undefined
+        ? undefined
+        : { dir: a.dir ?? join(dir, 'archive'), query: a.query ?? true, fsync: options.fsync ?? true }
+    this.addClass(DEFAULT_CLASS, state)
+    for (const [name, s] of state.classes) this.addClass(name, s)
   }
 
   /** Opens (creating) the engine in `dir` and replays its log from the checkpoint into memory. */
@@ -187,19 +131,16 @@ export class TimeSeriesEngine {
     const fsync = options.fsync ?? true
     await mkdir(dir, { recursive: true })
     const walOptions = { fsync, signal: options.signal, segmentBytes: options.walSegmentBytes }
-    retentionOf(options) // a bad retention throws before anything is opened
+    const retention = retentionClasses(options) // bad retention throws before anything is opened
     const wal = await Wal.open(join(dir, 'wal'), walOptions)
     let storage = options.storage
     try {
       storage ??= await SqliteChunkStorage.open(dir, { fsync })
       const state = await storage.load()
-      const engine = new TimeSeriesEngine(wal, storage, state, options)
-      await engine.recover(state.series, state.droppedBefore, options.signal)
-      const every = options.sealCheckMs ?? DEFAULT_SEAL_CHECK_MS
-      if (every > 0) {
-        engine.timer = setInterval(() => engine.check(), every)
-        engine.timer.unref()
-      }
+      const engine = new TimeSeriesEngine(wal, storage, state, dir, options)
+      await engine.recover(state.series, options.signal)
+      const everyMs = options.sealCheckMs ?? DEFAULT_SEAL_CHECK_MS
+      if (everyMs > 0) engine.startMaintenance(everyMs, retention)
       return engine
     } catch (err) {
       await storage?.close().catch(() => {})
@@ -208,33 +149,78 @@ export class TimeSeriesEngine {
     }
   }
 
-  private async recover(
-    series: readonly SeriesRecord[],
-    droppedBefore: number,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    for (const s of series) this.dict.add(s.id, s.key, true, s.device)
-    this.droppedBefore = droppedBefore
+  private startMaintenance(everyMs: number, retention: ReturnType<typeof retentionClasses>): void {
+    const host = {
+      windowStarts: () => this.head.windows.keys(),
+      serial: (job: () => Promise<void>) => this.serial(job),
+      seal: (starts: number[]) => this.seal(starts),
+      drop: (d: Drop) => this.drop(d.cutoff, d.tier, d.retentionClass),
+      onError: (err: unknown) => this.options.onError?.(err),
+    }
+    this.maintenance = new Maintenance(host, { everyMs, graceMs: this.graceMs, now: this.now, retention })
+  }
+
+  /** The state of a class, created (empty) the first time it is named. */
+  private addClass(name: string, state = NEW_CLASS): RetentionClassState {
+    let c = this.classes.get(name)
+    if (c !== undefined) return c
+    const a = this.archive
+    const cold = a === undefined ? undefined : new ColdTier(a, name, state.droppedBefore)
+    c = new RetentionClassState(name, this.storage, state, [this.sealing, this.head.windows], cold)
+    this.classes.set(name, c)
+    this.maxExpire = Math.max(this.maxExpire, c.expireBefore)
+    return c
+  }
+
+  private classOf(s: SeriesEntry): RetentionClassState {
+    return this.classes.get(s.retentionClass) ?? this.addClass(s.retentionClass)
+  }
+
+  private async recover(series: readonly SeriesRecord[], signal?: AbortSignal): Promise<void> {
+    for (const s of series) this.dict.add(s.id, s.key, true, s.device, s.retentionClass ?? DEFAULT_CLASS)
     for await (const r of this.wal.replay({ signal })) {
       if (r.type === 'series') {
-        this.dict.add(r.id, r.key, false)
+        this.dict.add(r.id, r.key, false, undefined, r.retentionClass)
         continue
       }
-      let points: WalPoint[] = r.points
-      for (const p of points) {
-        if (this.dict.byId[p.series] === undefined) {
-          throw new TsdbEngineError(
-            'STRATA_TSDB_CATALOG_CONFLICT',
-            `the log has points of series id ${p.series} (at ${r.position}) but no series record for it`,
-          )
-        }
-      }
-      if (droppedBefore > Number.NEGATIVE_INFINITY) {
-        points = points.filter((p) => p.ts >= droppedBefore)
-        this.counters.expiredPoints += r.points.length - points.length
-      }
-      this.counters.replayedPoints += this.head.insert(points, r.position, this.sealMarks)
+      this.replay(r.points, r.position)
     }
+  }
+
+  /** Adds a replayed record's points to the head, but those retention dropped or a seal stored. */
+  private replay(points: WalPoint[], position: number): void {
+    const byId = this.dict.byId
+    for (const p of points) {
+      if (byId[p.series] === undefined) {
+        throw new TsdbEngineError(
+          'STRATA_TSDB_CATALOG_CONFLICT',
+          `the log has points of series id ${p.series} (at ${position}) but no series record for it`,
+        )
+      }
+    }
+    // The common case, one class and nothing expired: the record as it is.
+    const only = this.classes.size === 1 ? [...this.classes.values()][0] : undefined
+    if (
+      only !== undefined &&
+      points.every((p) => p.ts >= only.expireBefore && byId[p.series]?.retentionClass === only.name)
+    ) {
+      this.counters.replayedPoints += this.head.insert(points, position, only.sealMarks)
+      return
+    }
+    // Per class: its own horizon and seal marks say which points are stored or gone.
+    const groups = new Map<RetentionClassState, WalPoint[]>()
+    for (const p of points) {
+      const c = this.classOf(byId[p.series] as SeriesEntry)
+      if (p.ts < c.expireBefore) {
+        this.counters.expiredPoints++
+        continue
+      }
+      const list = groups.get(c)
+      if (list === undefined) groups.set(c, [p])
+      else list.push(p)
+    }
+    for (const [c, list] of groups)
+      this.counters.replayedPoints += this.head.insert(list, position, c.sealMarks)
   }
 
   /**
@@ -248,7 +234,7 @@ export class TimeSeriesEngine {
     const n = points.length
     const logged: WalPoint[] = new Array(n)
     let k = 0
-    const horizon = this.droppedBefore
+    const horizon = this.maxExpire
     for (let i = 0; i < n; i++) {
       const p = points[i] as EnginePoint
       const s = this.dict.byKey.get(p.series) ?? this.newSeries(p.series)
@@ -256,7 +242,7 @@ export class TimeSeriesEngine {
       if (p.ts > MAX_TIMESTAMP || p.ts < -MAX_TIMESTAMP) {
         throw new RangeError(`point ${i}: timestamp ${p.ts} is not within ±(2^51 - 1) ms`)
       }
-      if (p.ts < horizon) continue
+      if (p.ts < horizon && p.ts < this.classOf(s).expireBefore) continue
       logged[k++] = { series: s.id, ts: p.ts, value: p.value }
     }
     if (k < n) {
@@ -283,26 +269,32 @@ export class TimeSeriesEngine {
     if (typeof key !== 'string' || key.length === 0) {
       throw new RangeError(`a series key must be a non-empty string (got ${JSON.stringify(key)})`)
     }
+    const device = this.dict.device(key)
+    const retentionClass = checkClassName(this.options.retentionClassOf?.(key, device) ?? DEFAULT_CLASS)
     const id = this.dict.allocateId()
-    this.wal.append({ type: 'series', id, key })
-    return this.dict.add(id, key, false)
+    this.wal.append({ type: 'series', id, key, retentionClass })
+    return this.dict.add(id, key, false, device, retentionClass)
   }
 
-  /** One series' points in [from, to), in time order, in batches. */
+  /** One series' points in [from, to), in time order, in batches (archived points first, if any). */
   raw(series: string, from: number, to: number, options: QueryOptions = {}): AsyncIterable<PointBatch> {
     this.live()
     checkRange(from, to)
     const s = this.dict.byKey.get(series)
-    return s === undefined ? empty() : rawQuery(this.sources, s.id, from, to, options.signal)
+    if (s === undefined) return empty()
+    return rawQuery(this.classOf(s).sources, s, from, to, options.signal)
   }
 
   /**
    * Per series (in the order given), the aggregate of each bucket of
-   * `bucketMs` with points in [from, to). Sealed windows are read from
-   * rollups when the bucket is a multiple of a minute or an hour (the same
-   * answer, without decoding chunks). Where retention dropped the points,
-   * the answer comes from the rollups left, whole rollup buckets only, and a
-   * bucket finer than them throws RangeError (see plan.ts).
+   * `bucketMs` with points in [from, to). Each part of the range is read from
+   * the finest source that gives the exact answer, in this order: points in
+   * storage and memory; where retention dropped them, the rollups left (whole
+   * rollup buckets, when the bucket is a multiple of theirs; sealed windows
+   * are read from rollups too, the same answer without decoding chunks); and
+   * where those cannot answer, the archive's points (when it is read). A
+   * bucket that none of them can answer, finer than the rollups left with no
+   * archive to read, throws RangeError (see plan.ts).
    */
   aggregate(
     series: readonly string[],
@@ -316,15 +308,23 @@ export class TimeSeriesEngine {
     checkRange(from, to)
     checkAggregate(bucketMs, fn)
     const rollups = options.rollups ?? true
-    if (options.maxPoints !== undefined) bucketMs = this.pickBucket(from, to, options.maxPoints, bucketMs)
-    if (rollups) checkAvailable(from, to, bucketMs, this.droppedBefore, this.rollups)
-    const { sources, dict } = this
+    const entries = series.map((key) => this.dict.byKey.get(key))
+    const used = new Set<RetentionClassState>()
+    for (const s of entries) if (s !== undefined) used.add(this.classOf(s))
+    if (options.maxPoints !== undefined)
+      bucketMs = this.pickBucketFor([...used], from, to, options.maxPoints, bucketMs)
+    if (rollups) {
+      for (const c of used) {
+        if (c.cold?.query !== true) checkAvailable(from, to, bucketMs, c.droppedBefore, c.rollups)
+      }
+    }
     const signal = options.signal
+    const classOf = (s: SeriesEntry) => this.classOf(s)
     return (async function* () {
-      for (const key of series) {
-        const s = dict.byKey.get(key)
+      for (const s of entries) {
         if (s === undefined) continue
-        yield* aggregateQuery(sources, { series: key, id: s.id, from, to, bucketMs, fn, rollups, signal })
+        const q = { series: s.key, id: s.id, from, to, bucketMs, fn, rollups, signal }
+        yield* aggregateQuery(classOf(s).sources, q)
       }
     })()
   }
@@ -332,10 +332,25 @@ export class TimeSeriesEngine {
   /**
    * The bucket aggregate() would use for a budget of `maxPoints` buckets over
    * [from, to): the smallest round bucket of at least `minBucketMs` that fits,
-   * and that what retention left can answer (pick-bucket.ts).
+   * and that what retention left (in every class) can answer (pick-bucket.ts).
    */
   pickBucket(from: number, to: number, maxPoints: number, minBucketMs = 1): number {
-    const multipleOf = finestAvailable(from, to, this.droppedBefore, this.rollups)
+    return this.pickBucketFor([...this.classes.values()], from, to, maxPoints, minBucketMs)
+  }
+
+  private pickBucketFor(
+    classes: readonly RetentionClassState[],
+    from: number,
+    to: number,
+    maxPoints: number,
+    minBucketMs: number,
+  ): number {
+    // 1, a minute or an hour: each divides the next, so the largest is a multiple of all.
+    let multipleOf = 1
+    for (const c of classes) {
+      if (c.cold?.query === true) continue
+      multipleOf = Math.max(multipleOf, finestAvailable(from, to, c.droppedBefore, c.rollups))
+    }
     return pickBucket(from, to, maxPoints, { minBucketMs, multipleOf })
   }
 
@@ -343,7 +358,8 @@ export class TimeSeriesEngine {
    * At most `maxPoints` points of the series over [from, to) for a chart, by
    * LTTB (lttb.ts): real points, the first and last kept, read as a stream.
    * Where retention dropped the points, the rollups' 1-minute (else 1-hour)
-   * averages stand in for them, at their bucket starts.
+   * averages stand in for them, at their bucket starts; where no rollup is
+   * left either, the archive's points (when it is read).
    */
   async downsample(
     series: string,
@@ -355,8 +371,8 @@ export class TimeSeriesEngine {
     this.live()
     checkRange(from, to)
     const s = this.dict.byKey.get(series)
-    const horizons = { raw: this.droppedBefore, ...this.rollups.horizon }
-    return downsampleQuery(this.sources, s?.id, from, to, maxPoints, horizons, options)
+    const c = s === undefined ? this.addClass(DEFAULT_CLASS) : this.classOf(s)
+    return downsampleQuery(c.sources, s, from, to, maxPoints, c.horizons, options)
   }
 
   /** The point with the largest timestamp of each series (undefined for an unknown or empty one). */
@@ -393,79 +409,71 @@ export class TimeSeriesEngine {
   /**
    * Drops a tier's partitions before `ts` (rounded down to the tier's
    * partitions: a day for raw points, a month for 1-minute rollups, a year
-   * for 1-hour ones); for raw, also any points before it in memory.
+   * for 1-hour ones), of one retention class or (by default) of every class;
+   * for raw, also any points before it in memory. With an archive, raw
+   * partitions are exported first (and points in memory sealed into them).
    */
-  dropBefore(ts: number, tier: Tier = 'raw'): Promise<void> {
+  dropBefore(ts: number, tier: Tier = 'raw', retentionClass?: string): Promise<void> {
     this.live()
     if (!Number.isFinite(ts)) throw new RangeError(`dropBefore needs a finite time (got ${ts})`)
     if (!TIERS.includes(tier))
       throw new RangeError(`unknown tier ${JSON.stringify(tier)} (one of ${TIERS.join(', ')})`)
-    return this.serial(() => this.drop(ts, tier))
+    const names = retentionClass === undefined ? [...this.classes.keys()] : [checkClassName(retentionClass)]
+    return this.serial(async () => {
+      for (const name of names) await this.drop(ts, tier, name)
+    })
   }
 
-  /** Every storage partition (raw days and rollup files), with its tier and bytes. */
+  /** Every storage partition (raw days and rollup files, of every class), with its tier, class and bytes. */
   partitions(): Promise<PartitionInfo[]> {
     this.live()
     return this.storage.partitions()
   }
 
-  private async drop(ts: number, tier: Tier): Promise<void> {
-    const r = await this.storage.dropBefore(ts, tier)
-    if (tier !== 'raw') {
-      this.rollups.dropBefore(tier, r.droppedBefore)
-      return
+  private drop(ts: number, tier: Tier, name: string): Promise<void> {
+    const host: DropHost = {
+      storage: this.storage,
+      head: this.head,
+      dict: this.dict,
+      signal: this.closing.signal,
+      sealBefore: (t) => this.seal([...this.head.windows.keys()].filter((start) => start + WINDOW_MS <= t)),
+      expired: () => {
+        this.maxExpire = Math.max(...[...this.classes.values()].map((x) => x.expireBefore))
+      },
+      checkpoint: () => this.checkpoint(),
     }
-    this.droppedBefore = r.droppedBefore
-    for (const start of [...this.head.windows.keys()]) if (start < r.droppedBefore) this.head.detach(start)
-    for (const s of this.dict.byKey.values()) if (s.latestTs < r.droppedBefore) s.latestLoaded = false
-    await this.checkpoint()
+    return dropBefore(host, this.addClass(name), ts, tier)
   }
 
   get stats(): EngineStats {
+    const rollupWindows = { '1m': 0, '1h': 0 }
+    const archived = { partitions: 0, points: 0 }
+    for (const c of this.classes.values()) {
+      rollupWindows['1m'] += c.rollups.size('1m')
+      rollupWindows['1h'] += c.rollups.size('1h')
+      archived.partitions += c.cold?.stats.partitions ?? 0
+      archived.points += c.cold?.stats.points ?? 0
+    }
     return {
       ...this.counters,
       series: this.dict.size,
       headPoints: this.head.points,
       headWindows: this.head.windows.size,
-      rollupWindows: { '1m': this.rollups.size('1m'), '1h': this.rollups.size('1h') },
+      rollupWindows,
+      archived,
       wal: this.wal.stats,
     }
   }
 
-  /** Stops sealing, waits for a seal under way, and closes the log and storage. Unsealed points stay in the log. */
+  /** Stops sealing, stops an archive export, waits for a seal under way, and closes the log and storage. Unsealed points stay in the log. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    clearInterval(this.timer)
+    this.maintenance?.stop()
+    this.closing.abort()
     await this.chain.catch(() => {})
     await this.wal.close()
     await this.storage.close()
-  }
-
-  /** The timer's job: seal windows past their end plus grace, apply retention. */
-  private check(): void {
-    if (this.closed || this.checking) return
-    const now = this.now()
-    const due = [...this.head.windows.keys()].filter((s) => s + WINDOW_MS + this.graceMs <= now)
-    // Each tier's retention runs when its cut-off enters a new day (storage rounds it down to its partitions).
-    const drops = TIERS.map((tier) => ({ tier, cutoff: now - this.retention[tier] })).filter(
-      ({ tier, cutoff }) => Number.isFinite(cutoff) && dayOf(cutoff) > this.retentionRan[tier],
-    )
-    if (due.length === 0 && drops.length === 0) return
-    this.checking = true
-    this.serial(async () => {
-      if (due.length > 0) await this.seal(due)
-      for (const { tier, cutoff } of drops) {
-        await this.drop(cutoff, tier)
-        this.retentionRan[tier] = dayOf(cutoff)
-      }
-    })
-      .catch((err) => {
-        if (!this.closed) this.options.onError?.(err)
-      })
-      .finally(() => {
-        this.checking = false
-      })
   }
 
   private serial(job: () => Promise<void>): Promise<void> {
@@ -487,10 +495,11 @@ export class TimeSeriesEngine {
     await this.checkpoint()
   }
 
+  /** Seals one window: one write per retention class of its series, each with that class's seal mark. */
   private async sealWindow(win: HeadWindow): Promise<void> {
     this.sealing.set(win.start, win)
     const position = this.wal.position
-    const replace = this.sealMarks.has(win.start)
+    let merged = false
     try {
       // Only durable points are sealed. Rollups go to storage before the seal mark, in other
       // files: after a crash between, the replay must bring back every point they were computed
@@ -498,37 +507,19 @@ export class TimeSeriesEngine {
       // the next seal. (A series whose only points were still in the log's buffer would otherwise
       // keep rollups of points that never became durable.)
       await this.wal.commit()
-      const chunks: StoredChunk[] = []
-      const rollups: SeriesRollup[] = []
-      let work = 0
+      const byClass = new Map<RetentionClassState, number[]>()
       for (const id of win.ids.slice().sort((a, b) => a - b)) {
-        let points: Points = (win.chunks[id] as HeadChunk).view()
-        if (replace) {
-          const stored = await this.storage.windowChunks(id, win.start, win.end)
-          if (stored.length > 0) points = mergeSources([...stored.map(decodeStored), points])
-        }
-        toChunks(id, points, chunks)
-        if (points.timestamps.length > 0) rollups.push(rollupOf(id, points))
-        work += points.timestamps.length
-        if (work >= SEAL_SLICE) {
-          work = 0
-          await new Promise((resolve) => setImmediate(resolve))
-        }
+        const c = this.classOf(this.dict.byId[id] as SeriesEntry)
+        const ids = byClass.get(c)
+        if (ids === undefined) byClass.set(c, [id])
+        else ids.push(id)
       }
-      await this.storage.writeWindow({
-        start: win.start,
-        end: win.end,
-        replace,
-        chunks,
-        rollups,
-        sealPosition: position,
-      })
-      // Complete rollups only from a first seal: a re-seal writes the late series' rollups alone,
-      // so a window sealed before rollups existed stays read from points (as storage marks it).
-      if (!replace) for (const tier of ROLLUP_TIERS) this.rollups.add(tier, win.start)
-      this.sealMarks.set(win.start, Math.max(position, this.sealMarks.get(win.start) ?? -1))
+      for (const [c, ids] of byClass) {
+        if (c.sealMarks.has(win.start)) merged = true
+        await c.seal(win, ids, position)
+      }
       this.counters.seals++
-      if (replace) this.counters.lateMerges++
+      if (merged) this.counters.lateMerges++
     } catch (err) {
       this.head.restore(win)
       throw err
@@ -557,12 +548,12 @@ export class TimeSeriesEngine {
   private async loadLatest(s: SeriesEntry): Promise<void> {
     for (;;) {
       const epoch = this.sealEpoch
-      const stored = await this.storage.lastChunk(s.id)
+      const stored = await this.storage.lastChunk(s.id, s.retentionClass)
       if (epoch !== this.sealEpoch) continue
       let ts = stored?.endTs ?? Number.NEGATIVE_INFINITY
       let value = stored?.last ?? Number.NaN
       // Memory after storage, the head last: on equal timestamps the later write wins.
-      for (const map of this.sources.memory) {
+      for (const map of [this.sealing, this.head.windows]) {
         for (const w of map.values()) {
           const c = w.chunks[s.id]
           if (c === undefined || c.length === 0) continue
@@ -584,26 +575,6 @@ export class TimeSeriesEngine {
   private live(): void {
     if (this.closed) throw engineClosed()
   }
-}
-
-const decodeStored = (c: StoredChunk): Points => decodeChunk(c.data)
-
-const TIERS: readonly Tier[] = ['raw', '1m', '1h']
-const ROLLUP_TIERS = ['1m', '1h'] as const
-const dayOf = (ts: number): number => Math.floor(ts / 86_400_000) * 86_400_000
-
-/** Each tier's retention in ms (Infinity: keep all); throws RangeError on a bad value. */
-function retentionOf(options: EngineOptions): Record<Tier, number> {
-  const r = options.retention ?? {}
-  const out = {
-    raw: r.rawMs ?? options.retentionMs ?? Number.POSITIVE_INFINITY,
-    '1m': r.minuteMs ?? Number.POSITIVE_INFINITY,
-    '1h': r.hourMs ?? Number.POSITIVE_INFINITY,
-  }
-  for (const [tier, ms] of Object.entries(out)) {
-    if (!(ms > 0)) throw new RangeError(`retention of ${tier} must be a positive number of ms (got ${ms})`)
-  }
-  return out
 }
 
 async function* empty<T>(): AsyncGenerator<T> {}

@@ -105,6 +105,20 @@ export class HeadWindow {
     return c
   }
 
+  /** Removes the series for which `drop` is true (retention of their class passed the window). */
+  removeSeries(drop: (id: number) => boolean): void {
+    let k = 0
+    for (const id of this.ids) {
+      if (!drop(id)) {
+        this.ids[k++] = id
+        continue
+      }
+      this.points -= (this.chunks[id] as HeadChunk).length
+      this.chunks[id] = undefined
+    }
+    this.ids.length = k
+  }
+
   /** Takes in a window of the same start written after this one (a failed seal puts a window back). */
   absorb(later: HeadWindow): void {
     for (const id of later.ids) this.chunk(id).append(later.chunks[id] as HeadChunk)

@@ -18,10 +18,15 @@
  * are visited through the rollup index, never one by one over the range, so
  * an open-ended range costs what the data in it costs.
  *
- * Where retention dropped the points, only rollups are left: there a bucket
- * must be a multiple of the finest rollup left (checkAvailable throws a
- * RangeError otherwise, rather than answer at another resolution than asked),
- * and rollup buckets cut by the range edges are left out, as their points are.
+ * Where retention dropped the points, the order of preference is: the
+ * rollups left, for whole rollup buckets (as above: windows with complete
+ * rollups), then the archive's points (cold.ts) for everything the rollups
+ * cannot answer, since a 'raw' run below the raw horizon reads the archive:
+ * range edges, windows without rollups, and any bucket that is not a
+ * multiple of the finest rollup left (planRuns then gives one raw run). With
+ * no archive to read, such a bucket is refused (checkAvailable throws a
+ * RangeError rather than answer at another resolution than asked), and
+ * rollup buckets cut by the range edges are left out, as their points are.
  */
 import type { RollupTier } from '../storage/chunk-storage.js'
 import { WINDOW_MS } from './head.js'

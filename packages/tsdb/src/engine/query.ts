@@ -1,7 +1,9 @@
 /**
- * The engine's streaming queries: raw points over read.ts's segments, and
- * bucketed aggregates over the runs plan.ts cuts the range into (points, or
- * 1-minute or 1-hour rollups). Ranges are half-open, [from, to), in ms.
+ * The engine's streaming queries: raw points over read.ts's segments
+ * (after the archive's points below the raw horizon, cold.ts), and bucketed
+ * aggregates over the runs plan.ts cuts the range into (points, or 1-minute
+ * or 1-hour rollups), every source through the same bucket accumulator.
+ * Ranges are half-open, [from, to), in ms.
  */
 
 import { decodeRollup, MAX_ROLLUP_BUCKETS, type RollupColumn } from '../codec/rollup.js'
@@ -11,10 +13,11 @@ import {
   type AggregateFunction,
   BucketAccumulator,
 } from './aggregate.js'
+import { type SeriesRef, tieredSegments } from './cold.js'
 import { WINDOW_MS, windowOf } from './head.js'
 import { planRuns, rollupTierFor } from './plan.js'
 import { lowerBound, type Points } from './points.js'
-import { inMemory, type ReadSources, segments } from './read.js'
+import { inMemory, type ReadSources } from './read.js'
 
 /** A run of one series' points, in increasing time order. */
 export interface PointBatch {
@@ -38,14 +41,14 @@ function clip(p: Points, from: number, to: number, after: number): [number, numb
 
 export async function* rawQuery(
   src: ReadSources,
-  id: number,
+  series: SeriesRef,
   from: number,
   to: number,
   signal?: AbortSignal,
 ): AsyncGenerator<PointBatch, void, undefined> {
   let last = Number.NEGATIVE_INFINITY
   const options = { data: true, needsPoints: () => true, signal }
-  for await (const seg of segments(src, id, from, to, options)) {
+  for await (const seg of tieredSegments(src, series, from, to, options)) {
     if (seg.kind !== 'points') continue // not produced: every chunk needs its points here
     const [i0, i1] = clip(seg.points, from, to, last)
     if (i1 <= i0) continue
@@ -151,7 +154,9 @@ async function* pointsRun(
   // Buckets shorter than a window cut nearly every chunk: read the bytes with the rows then,
   // rather than the summaries first and the bytes window by window.
   const data = q.bucketMs < WINDOW_MS
-  for await (const seg of segments(src, q.id, from, to, { data, needsPoints, signal: q.signal })) {
+  const series = { id: q.id, key: q.series }
+  const options = { data, needsPoints, signal: q.signal }
+  for await (const seg of tieredSegments(src, series, from, to, options)) {
     if (seg.kind === 'summary') {
       if (seg.chunk.startTs <= last) continue // cannot happen unless storage changed under the read
       acc.addSummary(seg.chunk)

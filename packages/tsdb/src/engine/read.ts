@@ -26,12 +26,23 @@ export type Segment =
   | { readonly kind: 'summary'; readonly chunk: ChunkSummary }
   | { readonly kind: 'points'; readonly points: Points }
 
+/** The cold tier as reads see it (cold.ts). */
+export interface ArchiveSource {
+  /** Whether queries read it. */
+  readonly query: boolean
+  /** Points before this are read from the archive. */
+  readonly horizon: number
+  raw(key: string, from: number, to: number, signal?: AbortSignal): AsyncIterable<Points>
+}
+
 export interface ReadSources {
   readonly storage: ChunkStorage
   /** Windows being sealed, then the head: later maps hold later writes. */
   readonly memory: readonly ReadonlyMap<number, HeadWindow>[]
   /** The windows whose rollups can be read (plan.ts). */
   readonly rollups: RollupIndex
+  /** Where raw partitions went when retention dropped them, if anywhere. */
+  readonly archive?: ArchiveSource | undefined
 }
 
 /** Whether a window has points of the series in memory (so storage alone does not hold all of them). */

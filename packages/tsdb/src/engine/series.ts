@@ -13,6 +13,8 @@ export interface SeriesEntry {
   readonly id: number
   readonly key: string
   readonly device: string
+  /** Decided when the series is created (EngineOptions.retentionClassOf), never changed. */
+  readonly retentionClass: string
   /** In the storage catalogue. */
   persisted: boolean
   /** Whether latestTs/latestValue are known (loaded once by latest(), then kept up by writes). */
@@ -48,8 +50,19 @@ export class SeriesDictionary {
     return this.nextId
   }
 
+  /** The device of a series key. */
+  device(key: string): string {
+    return this.deviceOf(key)
+  }
+
   /** Adds a series read back or created; throws if the id or key is taken by another. */
-  add(id: number, key: string, persisted: boolean, device = this.deviceOf(key)): SeriesEntry {
+  add(
+    id: number,
+    key: string,
+    persisted: boolean,
+    device = this.deviceOf(key),
+    retentionClass = 'default',
+  ): SeriesEntry {
     const same = this.byId[id]
     if (same !== undefined) {
       if (same.key !== key) throw conflict(id, key, same.key)
@@ -61,6 +74,7 @@ export class SeriesDictionary {
       id,
       key,
       device,
+      retentionClass,
       persisted,
       latestLoaded: false,
       latestTs: Number.NEGATIVE_INFINITY,

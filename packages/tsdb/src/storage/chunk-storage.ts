@@ -19,7 +19,24 @@
  * rollup partition, which windows' rollups are complete (every series with
  * points in the window has its rollup): the engine reads rollups only for
  * those, and points for the rest (say, windows sealed before rollups existed).
+ *
+ * Retention classes: every series belongs to one (SeriesRecord.retentionClass,
+ * 'default' if absent), and partitions are per (class, time): a class's
+ * chunks, rollups, seal marks and horizons live apart from every other
+ * class's, so that retention drops each class's files by its own horizons.
+ * Calls that read or write partitions name the class (absent: 'default');
+ * a storage that predates classes is the 'default' class alone.
  */
+
+/** The retention class of a series, window, query or partition that names none. */
+export const DEFAULT_RETENTION_CLASS = 'default'
+
+/**
+ * A retention class name: it goes into file names, so 1-32 of a-z, 0-9 and
+ * '-', with a letter or digit at both ends (a name cannot run into the date
+ * after it, `chunks-<class>-YYYYMMDD.db`, however it is read).
+ */
+export const RETENTION_CLASS_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/
 
 /** A series in the catalogue. The device is kept apart so that queries can select by device. */
 export interface SeriesRecord {
@@ -28,6 +45,8 @@ export interface SeriesRecord {
   /** `device-id/metric`. */
   readonly key: string
   readonly device: string
+  /** The series' retention class, fixed when the series is created ('default' if absent). */
+  readonly retentionClass?: string | undefined
 }
 
 /**
@@ -88,12 +107,13 @@ export interface RollupQuery {
   readonly from: number
   readonly to: number
   readonly signal?: AbortSignal | undefined
+  /** The series' class ('default' if absent). */
+  readonly retentionClass?: string | undefined
 }
 
-/** What the engine reads back once at open. */
-export interface StorageState {
-  readonly series: SeriesRecord[]
-  /** Window start → log position: every point of the window logged before it is in storage. */
+/** What the engine reads back once at open, per retention class. */
+export interface ClassState {
+  /** Window start → log position: every point of the class in the window logged before it is in storage. */
   readonly sealMarks: Map<number, number>
   /** Data before this time was dropped by retention (-Infinity if never). */
   readonly droppedBefore: number
@@ -103,8 +123,17 @@ export interface StorageState {
   readonly rolledUp: Readonly<Record<RollupTier, number[]>>
 }
 
+/** What the engine reads back once at open: the catalogue, and the 'default' class's state. */
+export interface StorageState extends ClassState {
+  readonly series: SeriesRecord[]
+  /** The state of every other class with partitions or horizons. */
+  readonly classes: ReadonlyMap<string, ClassState>
+}
+
 /** One seal of one window, written in one transaction. */
 export interface WindowWrite {
+  /** The class of every series in the write ('default' if absent): one write per class of a window. */
+  readonly retentionClass?: string | undefined
   /** The window, [start, end) in ms: inside one partition. */
   readonly start: number
   readonly end: number
@@ -122,7 +151,7 @@ export interface WindowWrite {
    * not written.
    */
   readonly rollups: readonly SeriesRollup[]
-  /** The window's new seal mark. */
+  /** The window's new seal mark (the class's). */
   readonly sealPosition: number
 }
 
@@ -133,6 +162,8 @@ export interface ChunkQuery {
   /** Include the chunk bytes (raw reads) or only the summaries (aggregates). */
   readonly data: boolean
   readonly signal?: AbortSignal | undefined
+  /** The series' class ('default' if absent). */
+  readonly retentionClass?: string | undefined
 }
 
 export interface PartitionInfo {
@@ -143,6 +174,8 @@ export interface PartitionInfo {
   readonly bytes: number
   readonly name: string
   readonly tier: Tier
+  /** The class whose data it holds ('default' if absent). */
+  readonly retentionClass?: string | undefined
 }
 
 export interface DropResult {
@@ -171,20 +204,20 @@ export interface ChunkStorage {
    */
   chunks(seriesId: number, query: ChunkQuery): AsyncIterable<StoredChunk | ChunkSummary>
   /** One series' chunks whose startTs is in [start, end), with their bytes. */
-  windowChunks(seriesId: number, start: number, end: number): Promise<StoredChunk[]>
+  windowChunks(seriesId: number, start: number, end: number, retentionClass?: string): Promise<StoredChunk[]>
   /** The series' chunk with the largest startTs, if any. */
-  lastChunk(seriesId: number): Promise<ChunkSummary | undefined>
+  lastChunk(seriesId: number, retentionClass?: string): Promise<ChunkSummary | undefined>
   /** One series' 1-minute rollups of the windows starting in the range, by window, in pages. */
   minuteRollups(seriesId: number, query: RollupQuery): AsyncIterable<MinuteRollup>
   /** One series' 1-hour rollups of the windows starting in the range, by window, in pages. */
   hourRollups(seriesId: number, query: RollupQuery): AsyncIterable<HourRollup>
   /**
-   * Drops every partition of the tier (default raw) that ends at or before
-   * `ts` rounded down to one of the tier's partition boundaries, and
-   * remembers that horizon (it never moves back).
+   * Drops every partition of the class and tier (default: 'default', raw)
+   * that ends at or before `ts` rounded down to one of the tier's partition
+   * boundaries, and remembers that horizon (it never moves back).
    */
-  dropBefore(ts: number, tier?: Tier): Promise<DropResult>
-  /** Every partition of every tier, by tier then start. */
+  dropBefore(ts: number, tier?: Tier, retentionClass?: string): Promise<DropResult>
+  /** Every partition of every class and tier, by class, tier, then start. */
   partitions(): Promise<PartitionInfo[]>
   close(): Promise<void>
 }

@@ -5,13 +5,23 @@
  * whole (with its -wal and -shm), so dropping old data never rewrites
  * anything.
  *
+ * Each retention class has its own files: `chunks-YYYYMMDD.db` for the
+ * 'default' class (the names from before classes, so existing data stays
+ * readable), `chunks-<class>-YYYYMMDD.db` for another; the same for the
+ * rollup files.
+ *
  * Why those sizes: a raw day is 1-8 MB per 100 series at 1 s; a month of
  * 1-minute rollups and a year of 1-hour ones are of the same order, so files
  * stay few and queries over long ranges open a handful of them.
  */
 import { readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import type { PartitionInfo, Tier } from './chunk-storage.js'
+import {
+  DEFAULT_RETENTION_CLASS,
+  type PartitionInfo,
+  RETENTION_CLASS_NAME,
+  type Tier,
+} from './chunk-storage.js'
 
 export const DAY_MS = 86_400_000
 
@@ -61,31 +71,82 @@ function calendar(
   }
 }
 
+const PREFIX: Record<Tier, string> = { raw: 'chunks', '1m': 'rollup-1m', '1h': 'rollup-1h' }
+
+function calendarOf(tier: Tier, prefix: string): Calendar {
+  switch (tier) {
+    case 'raw':
+      return calendar(
+        prefix,
+        4,
+        (d) => Math.floor(d.getTime() / DAY_MS) * DAY_MS,
+        (d) => d.getTime() + DAY_MS,
+        (d) => two(d.getUTCMonth() + 1) + two(d.getUTCDate()),
+        (y, md) => utc(y, Number(md.slice(0, 2)) - 1, Number(md.slice(2))),
+      )
+    case '1m':
+      return calendar(
+        prefix,
+        2,
+        (d) => utc(d.getUTCFullYear(), d.getUTCMonth(), 1),
+        (d) => utc(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
+        (d) => two(d.getUTCMonth() + 1),
+        (y, m) => utc(y, Number(m) - 1, 1),
+      )
+    case '1h':
+      return calendar(
+        prefix,
+        0,
+        (d) => utc(d.getUTCFullYear(), 0, 1),
+        (d) => utc(d.getUTCFullYear() + 1, 0, 1),
+        () => '',
+        (y) => utc(y, 0, 1),
+      )
+  }
+}
+
+/** The 'default' class's calendars. */
 export const CALENDARS: Readonly<Record<Tier, Calendar>> = {
-  raw: calendar(
-    'chunks',
-    4,
-    (d) => Math.floor(d.getTime() / DAY_MS) * DAY_MS,
-    (d) => d.getTime() + DAY_MS,
-    (d) => two(d.getUTCMonth() + 1) + two(d.getUTCDate()),
-    (y, md) => utc(y, Number(md.slice(0, 2)) - 1, Number(md.slice(2))),
-  ),
-  '1m': calendar(
-    'rollup-1m',
-    2,
-    (d) => utc(d.getUTCFullYear(), d.getUTCMonth(), 1),
-    (d) => utc(d.getUTCFullYear(), d.getUTCMonth() + 1, 1),
-    (d) => two(d.getUTCMonth() + 1),
-    (y, m) => utc(y, Number(m) - 1, 1),
-  ),
-  '1h': calendar(
-    'rollup-1h',
-    0,
-    (d) => utc(d.getUTCFullYear(), 0, 1),
-    (d) => utc(d.getUTCFullYear() + 1, 0, 1),
-    () => '',
-    (y) => utc(y, 0, 1),
-  ),
+  raw: calendarOf('raw', PREFIX.raw),
+  '1m': calendarOf('1m', PREFIX['1m']),
+  '1h': calendarOf('1h', PREFIX['1h']),
+}
+
+const classCalendars = new Map<string, Calendar>()
+
+/** A class's calendar for a tier: its file names carry the class, unless it is 'default'. */
+export function classCalendar(tier: Tier, retentionClass: string): Calendar {
+  if (retentionClass === DEFAULT_RETENTION_CLASS) return CALENDARS[tier]
+  const key = `${tier}/${retentionClass}`
+  let cal = classCalendars.get(key)
+  if (cal === undefined) {
+    cal = calendarOf(tier, `${PREFIX[tier]}-${retentionClass}`)
+    classCalendars.set(key, cal)
+  }
+  return cal
+}
+
+const PREFIXES = Object.entries(PREFIX) as [Tier, string][]
+
+/** The classes (other than 'default') that have partition files in `dir`. */
+export function classesIn(dir: string): string[] {
+  const out = new Set<string>()
+  for (const name of readdirSync(dir)) {
+    for (const [tier, prefix] of PREFIXES) {
+      if (!name.startsWith(`${prefix}-`) || CALENDARS[tier].parse(name) !== undefined) continue
+      // `<prefix>-<class>-<date>.db`: the class may hold '-', so try each split (the shortest that parses).
+      const rest = name.slice(prefix.length + 1)
+      for (let i = rest.indexOf('-'); i > 0; i = rest.indexOf('-', i + 1)) {
+        const cls = rest.slice(0, i)
+        if (RETENTION_CLASS_NAME.test(cls) && classCalendar(tier, cls).parse(name) !== undefined) {
+          out.add(cls)
+          break
+        }
+      }
+    }
+  }
+  out.delete(DEFAULT_RETENTION_CLASS)
+  return [...out].sort()
 }
 
 /** One tier's files in a directory: which exist, and handles opened on demand. */
@@ -94,22 +155,22 @@ export class PartitionFiles<F extends { close(): void }> {
   /** Partition starts with a file, ascending. */
   private list: number[]
 
+  readonly calendar: Calendar
+
   constructor(
     private readonly dir: string,
     readonly tier: Tier,
     private readonly openFile: (path: string, start: number, exists: boolean) => F,
+    readonly retentionClass: string = DEFAULT_RETENTION_CLASS,
   ) {
-    const cal = CALENDARS[tier]
+    const cal = classCalendar(tier, retentionClass)
+    this.calendar = cal
     this.list = []
     for (const name of readdirSync(dir)) {
       const start = cal.parse(name)
       if (start !== undefined) this.list.push(start)
     }
     this.list.sort((a, b) => a - b)
-  }
-
-  get calendar(): Calendar {
-    return CALENDARS[this.tier]
   }
 
   get starts(): readonly number[] {
@@ -162,7 +223,14 @@ export class PartitionFiles<F extends { close(): void }> {
         bytes += statSync(join(this.dir, name + suffix)).size
       } catch {}
     }
-    return { start, end: this.calendar.next(start), bytes, name, tier: this.tier }
+    return {
+      start,
+      end: this.calendar.next(start),
+      bytes,
+      name,
+      tier: this.tier,
+      retentionClass: this.retentionClass,
+    }
   }
 
   close(): void {

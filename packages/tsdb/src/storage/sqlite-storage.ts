@@ -1,10 +1,19 @@
 /**
  * The embedded ChunkStorage: SQLite files in the engine's directory.
  *
- *   series.db              the series catalogue (id, key, device) and the retention horizons
+ *   series.db              the series catalogue (id, key, device, retention class) and the
+ *                          retention horizons of each class
  *   chunks-YYYYMMDD.db     one per UTC day: that day's chunks and seal marks (day-file.ts)
  *   rollup-1m-YYYYMM.db    one per UTC month: 1-minute rollups of its windows (rollup-file.ts)
  *   rollup-1h-YYYY.db      one per UTC year: 1-hour rollups of its windows
+ *
+ * for the 'default' retention class, and the same with the class after the
+ * prefix (`chunks-<class>-YYYYMMDD.db`, ...) for each other class: every class
+ * has its own files, seal marks and horizons (chunk-storage.ts).
+ *
+ * The catalogue's retention_class column came with classes: a series.db
+ * without it gets it added at open, 'default' for every series already there
+ * (which is what they were), so a directory from before classes opens as is.
  *
  * Partitioning by file, as TimescaleDB does by table: retention closes and
  * deletes a partition's file (no DELETE, no vacuum, no free-list growth), and a
@@ -21,24 +30,27 @@
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { engineClosed } from '../engine/errors.js'
-import type {
-  ChunkQuery,
-  ChunkStorage,
-  ChunkSummary,
-  DropResult,
-  HourRollup,
-  MinuteRollup,
-  PartitionInfo,
-  RollupQuery,
-  RollupTier,
-  SeriesRecord,
-  StorageState,
-  StoredChunk,
-  Tier,
-  WindowWrite,
+import {
+  type ChunkQuery,
+  type ChunkStorage,
+  type ChunkSummary,
+  type ClassState,
+  DEFAULT_RETENTION_CLASS,
+  type DropResult,
+  type HourRollup,
+  type MinuteRollup,
+  type PartitionInfo,
+  RETENTION_CLASS_NAME,
+  type RollupQuery,
+  type RollupTier,
+  type SeriesRecord,
+  type StorageState,
+  type StoredChunk,
+  type Tier,
+  type WindowWrite,
 } from './chunk-storage.js'
 import { DayFile } from './day-file.js'
-import { CALENDARS, DAY_MS, PartitionFiles } from './partition-files.js'
+import { CALENDARS, classesIn, DAY_MS, PartitionFiles } from './partition-files.js'
 import { RollupFile } from './rollup-file.js'
 
 export { DAY_MS }
@@ -47,12 +59,14 @@ export { DAY_MS }
 const SUMMARY_PAGE = 256
 const DATA_PAGE = 16
 const ROLLUP_PAGE = 64
-/** The meta row holding each tier's retention horizon (raw's name predates rollups). */
+/** The meta row holding each tier's retention horizon (raw's name predates rollups, both predate classes). */
 const HORIZON_KEY: Record<Tier, string> = {
   raw: 'dropped_before',
   '1m': 'dropped_before_1m',
   '1h': 'dropped_before_1h',
 }
+const horizonKey = (tier: Tier, cls: string): string =>
+  cls === DEFAULT_RETENTION_CLASS ? HORIZON_KEY[tier] : `${HORIZON_KEY[tier]}:${cls}`
 
 export interface SqliteChunkStorageOptions {
   /** synchronous=FULL on every file (true, the default) or NORMAL (survives a process crash, not a power cut). */
@@ -64,32 +78,79 @@ export const dayFileName = (start: number): string => CALENDARS.raw.fileName(sta
 
 const dayStart = (ts: number): number => Math.floor(ts / DAY_MS) * DAY_MS
 
-export class SqliteChunkStorage implements ChunkStorage {
-  private closed = false
-  /** Each tier's retention horizon, as in the catalogue's meta table. */
-  private readonly horizons: Record<Tier, number>
-  private readonly days: PartitionFiles<DayFile>
-  private readonly rollups: Record<RollupTier, PartitionFiles<RollupFile>>
+/** One retention class's partition files and horizons. */
+class ClassFiles {
+  readonly days: PartitionFiles<DayFile>
+  readonly rollups: Record<RollupTier, PartitionFiles<RollupFile>>
 
-  private constructor(
+  constructor(
     dir: string,
     fsync: boolean,
-    private readonly catalog: Database.Database,
+    readonly name: string,
+    /** Each tier's retention horizon, as in the catalogue's meta table. */
+    readonly horizons: Record<Tier, number>,
   ) {
-    this.days = new PartitionFiles(dir, 'raw', (path, start, exists) => {
-      return new DayFile(path, start, { fsync, mustExist: exists })
-    })
+    this.days = new PartitionFiles(
+      dir,
+      'raw',
+      (path, start, exists) => new DayFile(path, start, { fsync, mustExist: exists }),
+      name,
+    )
     const rollupFiles = (tier: RollupTier) =>
       new PartitionFiles(
         dir,
         tier,
         (path, _start, exists) => new RollupFile(path, tier, { fsync, mustExist: exists }),
+        name,
       )
     this.rollups = { '1m': rollupFiles('1m'), '1h': rollupFiles('1h') }
-    const horizon = catalog.prepare('SELECT value FROM meta WHERE name = ?')
-    const read = (tier: Tier) =>
-      (horizon.get(HORIZON_KEY[tier]) as { value: number } | undefined)?.value ?? Number.NEGATIVE_INFINITY
-    this.horizons = { raw: read('raw'), '1m': read('1m'), '1h': read('1h') }
+  }
+
+  files(tier: Tier): PartitionFiles<DayFile> | PartitionFiles<RollupFile> {
+    return tier === 'raw' ? this.days : this.rollups[tier]
+  }
+
+  state(): ClassState {
+    const sealMarks = new Map<number, number>()
+    for (const day of this.days.starts) {
+      for (const [start, position] of this.days.get(day, false).sealMarks()) sealMarks.set(start, position)
+    }
+    const rolledUp = (tier: RollupTier) => {
+      const files = this.rollups[tier]
+      return files.starts.flatMap((start) => files.get(start, false).complete())
+    }
+    return {
+      sealMarks,
+      droppedBefore: this.horizons.raw,
+      rollupDroppedBefore: { '1m': this.horizons['1m'], '1h': this.horizons['1h'] },
+      rolledUp: { '1m': rolledUp('1m'), '1h': rolledUp('1h') },
+    }
+  }
+
+  close(): void {
+    this.days.close()
+    this.rollups['1m'].close()
+    this.rollups['1h'].close()
+  }
+}
+
+export class SqliteChunkStorage implements ChunkStorage {
+  private closed = false
+  /** Per retention class, opened when first named (or found at open). */
+  private readonly classes = new Map<string, ClassFiles>()
+  private readonly horizonOf: Database.Statement
+
+  private constructor(
+    private readonly dir: string,
+    private readonly fsync: boolean,
+    private readonly catalog: Database.Database,
+  ) {
+    this.horizonOf = catalog.prepare('SELECT value FROM meta WHERE name = ?')
+    const named = (catalog.prepare('SELECT name FROM meta').pluck().all() as string[])
+      .filter((n) => n.includes(':'))
+      .map((n) => n.slice(n.indexOf(':') + 1))
+      .filter((c) => RETENTION_CLASS_NAME.test(c))
+    for (const cls of [DEFAULT_RETENTION_CLASS, ...classesIn(dir), ...named]) this.classFiles(cls)
   }
 
   /** Opens (creating if needed) the storage in `dir`, which must exist. */
@@ -104,6 +165,13 @@ export class SqliteChunkStorage implements ChunkStorage {
         CREATE INDEX IF NOT EXISTS series_device ON series (device);
         CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
       `)
+      const columns = catalog.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('series')
+      if (!columns.includes('retention_class')) {
+        // A catalogue from before classes: its series are all the 'default' class's.
+        catalog.exec(
+          `ALTER TABLE series ADD COLUMN retention_class TEXT NOT NULL DEFAULT '${DEFAULT_RETENTION_CLASS}'`,
+        )
+      }
       return new SqliteChunkStorage(dir, fsync, catalog)
     } catch (err) {
       catalog.close()
@@ -113,32 +181,29 @@ export class SqliteChunkStorage implements ChunkStorage {
 
   async load(): Promise<StorageState> {
     this.live()
-    const series = this.catalog
-      .prepare('SELECT id, key, device FROM series ORDER BY id')
-      .all() as SeriesRecord[]
-    const sealMarks = new Map<number, number>()
-    for (const day of this.days.starts) {
-      for (const [start, position] of this.days.get(day, false).sealMarks()) sealMarks.set(start, position)
-    }
-    const rolledUp = (tier: RollupTier) => {
-      const files = this.rollups[tier]
-      return files.starts.flatMap((start) => files.get(start, false).complete())
-    }
-    return {
-      series,
-      sealMarks,
-      droppedBefore: this.horizon('raw'),
-      rollupDroppedBefore: { '1m': this.horizon('1m'), '1h': this.horizon('1h') },
-      rolledUp: { '1m': rolledUp('1m'), '1h': rolledUp('1h') },
-    }
+    const rows = this.catalog
+      .prepare('SELECT id, key, device, retention_class FROM series ORDER BY id')
+      .raw(true)
+      .all() as [number, string, string, string][]
+    const series: SeriesRecord[] = rows.map(([id, key, device, retentionClass]) => ({
+      id,
+      key,
+      device,
+      retentionClass,
+    }))
+    const classes = new Map<string, ClassState>()
+    for (const [name, c] of this.classes) if (name !== DEFAULT_RETENTION_CLASS) classes.set(name, c.state())
+    return { series, ...this.classFiles(DEFAULT_RETENTION_CLASS).state(), classes }
   }
 
   async addSeries(records: readonly SeriesRecord[]): Promise<void> {
     this.live()
     if (records.length === 0) return
-    const insert = this.catalog.prepare('INSERT OR IGNORE INTO series (id, key, device) VALUES (?, ?, ?)')
+    const insert = this.catalog.prepare(
+      'INSERT OR IGNORE INTO series (id, key, device, retention_class) VALUES (?, ?, ?, ?)',
+    )
     this.catalog.transaction(() => {
-      for (const r of records) insert.run(r.id, r.key, r.device)
+      for (const r of records) insert.run(r.id, r.key, r.device, r.retentionClass ?? DEFAULT_RETENTION_CLASS)
     })()
   }
 
@@ -146,13 +211,14 @@ export class SqliteChunkStorage implements ChunkStorage {
     this.live()
     const day = dayStart(w.start)
     if (dayStart(w.end - 1) !== day) throw new RangeError(`window [${w.start}, ${w.end}) spans two days`)
+    const c = this.classFiles(w.retentionClass)
     // Rollups first (see the header): the seal mark comes last.
     for (const tier of ['1m', '1h'] as const) {
-      if (w.start < this.horizon(tier) || (w.replace && w.rollups.length === 0)) continue
-      const files = this.rollups[tier]
+      if (w.start < c.horizons[tier] || (w.replace && w.rollups.length === 0)) continue
+      const files = c.rollups[tier]
       files.get(files.calendar.start(w.start), true).write(w.start, w.rollups, !w.replace)
     }
-    this.days.get(day, true).write(w.chunks, w.replace ? { start: w.start, end: w.end } : null, {
+    c.days.get(day, true).write(w.chunks, w.replace ? { start: w.start, end: w.end } : null, {
       start: w.start,
       position: w.sealPosition,
     })
@@ -160,14 +226,15 @@ export class SqliteChunkStorage implements ChunkStorage {
 
   async *chunks(seriesId: number, q: ChunkQuery): AsyncGenerator<StoredChunk | ChunkSummary> {
     this.live()
+    const days = this.classFiles(q.retentionClass).days
     const limit = q.data ? DATA_PAGE : SUMMARY_PAGE
     // Partitions are looked up again on each page: retention may drop one meanwhile.
-    for (const day of this.days.overlapping(q.from, q.to)) {
+    for (const day of days.overlapping(q.from, q.to)) {
       let after = Number.NEGATIVE_INFINITY
       for (;;) {
         q.signal?.throwIfAborted()
-        if (this.closed || !this.days.has(day)) break
-        const page = this.days.get(day, false).pageOf(seriesId, after, q.from, q.to, limit, q.data)
+        if (this.closed || !days.has(day)) break
+        const page = days.get(day, false).pageOf(seriesId, after, q.from, q.to, limit, q.data)
         for (const c of page) yield c
         if (page.length < limit) break
         after = (page[page.length - 1] as ChunkSummary).startTs
@@ -175,29 +242,33 @@ export class SqliteChunkStorage implements ChunkStorage {
     }
   }
 
-  async windowChunks(seriesId: number, start: number, end: number): Promise<StoredChunk[]> {
+  async windowChunks(seriesId: number, start: number, end: number, cls?: string): Promise<StoredChunk[]> {
     this.live()
+    const days = this.classFiles(cls).days
     const day = dayStart(start)
-    if (!this.days.has(day)) return []
-    return this.days.get(day, false).window(seriesId, start, end)
+    if (!days.has(day)) return []
+    return days.get(day, false).window(seriesId, start, end)
   }
 
-  async lastChunk(seriesId: number): Promise<ChunkSummary | undefined> {
+  async lastChunk(seriesId: number, cls?: string): Promise<ChunkSummary | undefined> {
     this.live()
-    const days = this.days.starts
+    const files = this.classFiles(cls).days
+    const days = files.starts
     for (let i = days.length - 1; i >= 0; i--) {
-      const c = this.days.get(days[i] as number, false).lastChunk(seriesId)
+      const c = files.get(days[i] as number, false).lastChunk(seriesId)
       if (c !== undefined) return c
     }
     return undefined
   }
 
   minuteRollups(seriesId: number, q: RollupQuery): AsyncIterable<MinuteRollup> {
-    return this.rollupRows(this.rollups['1m'], seriesId, q) as AsyncIterable<MinuteRollup>
+    const files = this.classFiles(q.retentionClass).rollups['1m']
+    return this.rollupRows(files, seriesId, q) as AsyncIterable<MinuteRollup>
   }
 
   hourRollups(seriesId: number, q: RollupQuery): AsyncIterable<HourRollup> {
-    return this.rollupRows(this.rollups['1h'], seriesId, q) as AsyncIterable<HourRollup>
+    const files = this.classFiles(q.retentionClass).rollups['1h']
+    return this.rollupRows(files, seriesId, q) as AsyncIterable<HourRollup>
   }
 
   private async *rollupRows(
@@ -219,37 +290,45 @@ export class SqliteChunkStorage implements ChunkStorage {
     }
   }
 
-  async dropBefore(ts: number, tier: Tier = 'raw'): Promise<DropResult> {
+  async dropBefore(ts: number, tier: Tier = 'raw', cls?: string): Promise<DropResult> {
     this.live()
-    const files = tier === 'raw' ? this.days : this.rollups[tier]
-    const horizon = Math.max(files.calendar.start(ts), this.horizon(tier))
+    const c = this.classFiles(cls)
+    const files = c.files(tier)
+    const horizon = Math.max(files.calendar.start(ts), c.horizons[tier])
     // The horizon first: once it is durable, a crash halfway through the deletions
     // leaves files that only hold data the engine will never read or write again.
     this.catalog
       .prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
-      .run(HORIZON_KEY[tier], horizon)
-    this.horizons[tier] = horizon
+      .run(horizonKey(tier, c.name), horizon)
+    c.horizons[tier] = horizon
     return { droppedBefore: horizon, partitions: files.dropBefore(horizon) }
   }
 
   async partitions(): Promise<PartitionInfo[]> {
     this.live()
-    return [this.days, this.rollups['1m'], this.rollups['1h']].flatMap((files) =>
-      files.starts.map((s) => files.info(s)),
+    return [...this.classes.values()].flatMap((c) =>
+      [c.days, c.rollups['1m'], c.rollups['1h']].flatMap((files) => files.starts.map((s) => files.info(s))),
     )
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    this.days.close()
-    this.rollups['1m'].close()
-    this.rollups['1h'].close()
+    for (const c of this.classes.values()) c.close()
     this.catalog.close()
   }
 
-  private horizon(tier: Tier): number {
-    return this.horizons[tier]
+  /** A class's files, opened the first time it is named; 'default' first in the map (partitions()' order). */
+  private classFiles(cls: string = DEFAULT_RETENTION_CLASS): ClassFiles {
+    let c = this.classes.get(cls)
+    if (c !== undefined) return c
+    if (!RETENTION_CLASS_NAME.test(cls)) throw new RangeError(`bad retention class ${JSON.stringify(cls)}`)
+    const read = (tier: Tier) =>
+      (this.horizonOf.get(horizonKey(tier, cls)) as { value: number } | undefined)?.value ??
+      Number.NEGATIVE_INFINITY
+    c = new ClassFiles(this.dir, this.fsync, cls, { raw: read('raw'), '1m': read('1m'), '1h': read('1h') })
+    this.classes.set(cls, c)
+    return c
   }
 
   private live(): void {

@@ -20,6 +20,12 @@ import { crc32 } from 'node:zlib'
  *
  *   points = 0x01 | count varint | count × (series varint | ts-delta zigzag varint | value f64 LE)
  *   series = 0x02 | id varint | key length varint | key UTF-8
+ *   series with a retention class
+ *          = 0x03 | id varint | key length varint | key UTF-8 | class length varint | class UTF-8
+ *
+ * A series of the 'default' retention class is written as 0x02, as before
+ * classes: a log that names no other class is one an older build replays. A
+ * series record of type 0x02 read back is a 'default' series.
  *
  * Varints are LEB128. A point's timestamp is stored as the difference from
  * the previous point's (the first from 0), zigzag-encoded, so a batch of
@@ -38,12 +44,18 @@ export interface WalPoint {
 
 export type WalRecord =
   | { readonly type: 'points'; readonly points: readonly WalPoint[] }
-  | { readonly type: 'series'; readonly id: number; readonly key: string }
+  | {
+      readonly type: 'series'
+      readonly id: number
+      readonly key: string
+      /** Absent or 'default': the 'default' class (written as before classes). */
+      readonly retentionClass?: string | undefined
+    }
 
 /** A record read back, with its position (what append() returned for it). */
 export type ReplayedRecord =
   | { type: 'points'; points: WalPoint[]; position: number }
-  | { type: 'series'; id: number; key: string; position: number }
+  | { type: 'series'; id: number; key: string; retentionClass: string; position: number }
 
 export const FRAME_HEADER = 16
 export const FRAME_MAGIC = 0xb7a1e5c3
@@ -57,6 +69,8 @@ export const MAX_TS = 2 ** 51
 
 const POINTS = 1
 const SERIES = 2
+const CLASSED_SERIES = 3
+const DEFAULT_CLASS = 'default'
 /** Worst case of one encoded point: two 8-byte varints and the value. */
 const MAX_POINT_BYTES = 24
 
@@ -86,7 +100,7 @@ export class FrameBuffer {
   append(record: WalRecord): number {
     return record.type === 'points'
       ? this.appendPoints(record.points)
-      : this.appendSeries(record.id, record.key)
+      : this.appendSeries(record.id, record.key, record.retentionClass ?? DEFAULT_CLASS)
   }
 
   /** Closes the open frame and hands over the bytes; the next record goes into a new buffer. */
@@ -132,16 +146,23 @@ export class FrameBuffer {
     return this.end(at, p)
   }
 
-  private appendSeries(id: number, key: string): number {
+  private appendSeries(id: number, key: string, cls: string): number {
     if (id >>> 0 !== id) throw new RangeError(`series id must be an unsigned 32-bit integer (got ${id})`)
     if (typeof key !== 'string') throw new RangeError('series key must be a string')
+    if (typeof cls !== 'string') throw new RangeError('retention class must be a string')
+    const classed = cls !== DEFAULT_CLASS
     const bytes = Buffer.byteLength(key)
-    this.begin(11 + bytes)
+    const classBytes = classed ? Buffer.byteLength(cls) : 0
+    this.begin(16 + bytes + classBytes)
     const at = this.len
-    this.buf[at] = SERIES
+    this.buf[at] = classed ? CLASSED_SERIES : SERIES
     let p = putVarint(this.buf, at + 1, id)
     p = putVarint(this.buf, p, bytes)
     p += this.buf.write(key, p, 'utf8')
+    if (classed) {
+      p = putVarint(this.buf, p, classBytes)
+      p += this.buf.write(cls, p, 'utf8')
+    }
     return this.end(at, p)
   }
 
@@ -235,13 +256,12 @@ export function decodeFrame(body: Buffer, position: number, from: number, out: R
         r.pos += 8
       }
       if (position + at >= from) out.push({ type: 'points', points, position: position + at })
-    } else if (type === SERIES) {
+    } else if (type === SERIES || type === CLASSED_SERIES) {
       const id = r.varint()
-      const n = r.varint()
-      if (r.pos + n > body.length) throw new RecordFormatError(at, 'series record cut short')
-      const key = body.toString('utf8', r.pos, r.pos + n)
-      r.pos += n
-      if (position + at >= from) out.push({ type: 'series', id, key, position: position + at })
+      const key = r.text(at)
+      const retentionClass = type === CLASSED_SERIES ? r.text(at) : DEFAULT_CLASS
+      if (position + at >= from)
+        out.push({ type: 'series', id, key, retentionClass, position: position + at })
     } else {
       throw new RecordFormatError(at, `unknown record type ${String(type)}`)
     }
@@ -251,6 +271,15 @@ export function decodeFrame(body: Buffer, position: number, from: number, out: R
 class Reader {
   pos = 0
   constructor(private readonly buf: Buffer) {}
+
+  /** A length-prefixed UTF-8 string of the record at `at`. */
+  text(at: number): string {
+    const n = this.varint()
+    if (this.pos + n > this.buf.length) throw new RecordFormatError(at, 'series record cut short')
+    const s = this.buf.toString('utf8', this.pos, this.pos + n)
+    this.pos += n
+    return s
+  }
 
   varint(): number {
     let v = 0

@@ -208,6 +208,93 @@ export function chunkStorageSuite(name: string, open: (dir: string) => Promise<C
         await s.close()
       })
     })
+    test('retention classes: partitions, seal marks, rollups and horizons per class', async () => {
+      await withDir(async (dir) => {
+        let s = await open(dir)
+        await s.addSeries([
+          { id: 1, key: 'a/t', device: 'a' },
+          { id: 2, key: 'b/t', device: 'b', retentionClass: 'long' },
+        ])
+        for (const day of [0, 1, 2]) {
+          const start = T0 + day * DAY
+          const w = { start, end: start + HOUR, replace: false, sealPosition: 10 + day }
+          await s.writeWindow({ ...w, chunks: [chunk(1, start, start + 1)], rollups: [rollup(1)] })
+          await s.writeWindow({
+            ...w,
+            retentionClass: 'long',
+            chunks: [chunk(2, start, start + 2, 7)],
+            rollups: [rollup(2, 7)],
+            sealPosition: 20 + day,
+          })
+        }
+        const starts = async (id: number, retentionClass?: string) =>
+          (await collect(s.chunks(id, { from: 0, to: T0 + 9 * DAY, data: false, retentionClass }))).map(
+            (c) => (c.startTs - T0) / DAY,
+          )
+        assert.deepEqual(await starts(1), [0, 1, 2])
+        assert.deepEqual(await starts(2, 'long'), [0, 1, 2])
+        assert.deepEqual(await starts(2), [], "a class's chunks are in its own partitions")
+        assert.equal((await s.windowChunks(2, T0, T0 + HOUR, 'long')).length, 1)
+        assert.equal((await s.lastChunk(2, 'long'))?.startTs, T0 + 2 * DAY)
+        assert.equal(await s.lastChunk(2), undefined)
+        // The default class's raw days go; the other class's stay.
+        const r = await s.dropBefore(T0 + 2 * DAY, 'raw')
+        assert.deepEqual(
+          r.partitions.map((p) => [p.retentionClass ?? 'default', (p.start - T0) / DAY]),
+          [
+            ['default', 0],
+            ['default', 1],
+          ],
+        )
+        assert.deepEqual(await starts(1), [2])
+        assert.deepEqual(await starts(2, 'long'), [0, 1, 2])
+        await s.dropBefore(T0 + DAY, 'raw', 'long')
+        await s.close()
+
+        s = await open(dir)
+        const state = await s.load()
+        assert.deepEqual(
+          state.series.map((x) => [x.id, x.retentionClass ?? 'default']),
+          [
+            [1, 'default'],
+            [2, 'long'],
+          ],
+        )
+        assert.equal(state.droppedBefore, T0 + 2 * DAY)
+        assert.deepEqual([...state.sealMarks], [[T0 + 2 * DAY, 12]])
+        const long = state.classes.get('long')
+        assert.ok(long !== undefined)
+        assert.equal(long.droppedBefore, T0 + DAY)
+        assert.deepEqual([...long.sealMarks].sort(), [
+          [T0 + DAY, 21],
+          [T0 + 2 * DAY, 22],
+        ])
+        assert.deepEqual(long.rolledUp['1m'], [T0, T0 + DAY, T0 + 2 * DAY])
+        const minutes = await collect<MinuteRollup>(
+          s.minuteRollups(2, { from: T0, to: T0 + DAY, retentionClass: 'long' }),
+        )
+        assert.deepEqual(
+          minutes.map((m) => [...m.data]),
+          [[9, 7, 7]],
+        )
+        assert.equal((await collect(s.minuteRollups(2, { from: T0, to: T0 + DAY }))).length, 0)
+        const byClass: Record<string, number> = {}
+        for (const p of await s.partitions()) {
+          const k = `${p.retentionClass ?? 'default'} ${p.tier}`
+          byClass[k] = (byClass[k] ?? 0) + 1
+        }
+        assert.deepEqual(byClass, {
+          'default raw': 1,
+          'default 1m': 1,
+          'default 1h': 1,
+          'long raw': 2,
+          'long 1m': 1,
+          'long 1h': 1,
+        })
+        await s.close()
+      })
+    })
+
     test('rollups: upserted per series and window, bit-exact, complete after a first seal only', async () => {
       await withDir(async (dir) => {
         let s = await open(dir)

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict'
 import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { test } from 'node:test'
+import Database from 'better-sqlite3'
+import { encodeChunk } from '../../src/codec/chunk.js'
+import { TimeSeriesEngine } from '../../src/engine/engine.js'
 import { SqliteChunkStorage, type Tier } from '../../src/index.js'
-import { CALENDARS } from '../../src/storage/partition-files.js'
+import { DayFile } from '../../src/storage/day-file.js'
+import { CALENDARS, classCalendar, classesIn } from '../../src/storage/partition-files.js'
 import { dayFileName } from '../../src/storage/sqlite-storage.js'
 import { chunkStorageSuite } from './chunk-storage-suite.js'
-import { HOUR, T0, withDir } from './helpers.js'
+import { DAY, HOUR, readRaw, T0, withDir } from './helpers.js'
 
 chunkStorageSuite('SqliteChunkStorage', (dir) => SqliteChunkStorage.open(dir, { fsync: false }))
 
@@ -60,4 +65,96 @@ test('rollup partitions: rollup-1m-YYYYMM.db per UTC month, rollup-1h-YYYY.db pe
   assert.equal(CALENDARS['1m'].parse('rollup-1h-2025.db'), undefined)
   // Years before 100 are years, not 19xx.
   assert.equal(CALENDARS['1h'].parse('rollup-1h-0050.db'), new Date('0050-01-01T00:00:00Z').getTime())
+})
+
+test('other retention classes: the class after the prefix, the default names unchanged', async () => {
+  const cases: [Tier, string, number, string][] = [
+    ['raw', 'long', T0, 'chunks-long-20250101.db'],
+    ['1m', 'a-1', T0, 'rollup-1m-a-1-202501.db'],
+    ['1h', '2030', T0, 'rollup-1h-2030-2025.db'],
+    ['raw', 'default', T0, 'chunks-20250101.db'],
+  ]
+  for (const [tier, cls, start, name] of cases) {
+    const cal = classCalendar(tier, cls)
+    assert.equal(cal.fileName(start), name)
+    assert.equal(cal.parse(name), start)
+  }
+  assert.equal(classCalendar('raw', 'long').parse('chunks-20250101.db'), undefined)
+  assert.equal(CALENDARS.raw.parse('chunks-long-20250101.db'), undefined)
+  await withDir(async (dir) => {
+    const s = await SqliteChunkStorage.open(dir, { fsync: false })
+    for (const cls of ['long', 'a-1', '2030']) {
+      await s.writeWindow({
+        retentionClass: cls,
+        start: T0,
+        end: T0 + HOUR,
+        replace: false,
+        chunks: [],
+        rollups: [],
+        sealPosition: 0,
+      })
+    }
+    await s.close()
+    assert.deepEqual(classesIn(dir), ['2030', 'a-1', 'long'])
+  })
+})
+
+test('a directory from before retention classes opens and reads as the default class', async () => {
+  await withDir(async (dir) => {
+    // series.db as it was (no retention_class column), and a day file.
+    const db = new Database(join(dir, 'series.db'))
+    db.exec(`
+      CREATE TABLE series (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, device TEXT NOT NULL);
+      CREATE INDEX series_device ON series (device);
+      CREATE TABLE meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+      INSERT INTO series (id, key, device) VALUES (1, 'old/t', 'old');
+      INSERT INTO meta (name, value) VALUES ('dropped_before', ${T0 - DAY});
+    `)
+    db.close()
+    const ts = Float64Array.from({ length: 60 }, (_, i) => T0 + i * 1000)
+    const vs = Float64Array.from({ length: 60 }, (_, i) => i / 3)
+    const day = new DayFile(join(dir, 'chunks-20250101.db'), T0, { fsync: false, mustExist: false })
+    const summary = {
+      count: 60,
+      min: 0,
+      max: 59 / 3,
+      sum: vs.reduce((a, v) => a + v, 0),
+      first: 0,
+      last: 59 / 3,
+    }
+    day.write(
+      [{ seriesId: 1, startTs: T0, endTs: T0 + 59_000, ...summary, data: encodeChunk(ts, vs) }],
+      null,
+      {
+        start: T0,
+        position: 0,
+      },
+    )
+    day.close()
+    const s = await SqliteChunkStorage.open(dir, { fsync: false })
+    const state = await s.load()
+    assert.deepEqual(state.series, [{ id: 1, key: 'old/t', device: 'old', retentionClass: 'default' }])
+    assert.equal(state.droppedBefore, T0 - DAY)
+    assert.equal(state.classes.size, 0)
+    await s.close()
+    const engine = await TimeSeriesEngine.open(dir, {
+      fsync: false,
+      sealCheckMs: 0,
+      retentionClassOf: () => 'other',
+    })
+    const got = await readRaw(engine, 'old/t')
+    assert.deepEqual(
+      got.map(([t]) => t),
+      [...ts],
+    )
+    // The old series stays in the default class; a new one goes where retentionClassOf says.
+    await engine.write([
+      { series: 'old/t', ts: T0 + 2 * HOUR, value: 1 },
+      { series: 'new/t', ts: T0 + 2 * HOUR, value: 2 },
+    ])
+    await engine.flush()
+    await engine.close()
+    const files = (await readdir(dir)).filter((f) => f.startsWith('chunks-') && f.endsWith('.db')).sort()
+    assert.deepEqual(files, ['chunks-20250101.db', 'chunks-other-20250101.db'])
+  })
 })

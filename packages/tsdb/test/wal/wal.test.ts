@@ -3,6 +3,7 @@ import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { Wal, WalCorruptError, WalLockedError, type WalPoint } from '../../src/wal/index.js'
+import { FRAME_HEADER, FrameBuffer } from '../../src/wal/record-codec.js'
 import { batchOf, batchPoints, bits, collect, isIntact, prng, withDir } from './helpers.js'
 
 const SEGMENT = 'wal-000000000001.log'
@@ -27,6 +28,8 @@ test('round trip: points bit-exact, series definitions, positions, across segmen
       value,
     }))
     positions.push(wal.append({ type: 'points', points: edge }))
+    // A series of another retention class: a record type of its own (0x03); 'default' stays 0x02.
+    positions.push(wal.append({ type: 'series', id: 8, key: 'd/x', retentionClass: 'long-term' }))
     await wal.close()
 
     const again = await Wal.open(dir, { segmentBytes: 4096 })
@@ -39,7 +42,15 @@ test('round trip: points bit-exact, series definitions, positions, across segmen
       type: 'series',
       id: 7,
       key: 'device-1/temperature °C',
+      retentionClass: 'default',
       position: positions[0],
+    })
+    assert.deepEqual(records[203], {
+      type: 'series',
+      id: 8,
+      key: 'd/x',
+      retentionClass: 'long-term',
+      position: positions[203],
     })
     for (let n = 0; n < 200; n++) {
       const r = records[n + 1]
@@ -407,4 +418,14 @@ test('fuzz: one damaged byte is refused or costs at most the last flush, never y
     })
   }
   assert.ok(refused > 10 && truncated > 10, `refused ${refused}, truncated ${truncated}`)
+})
+
+test('a default-class series record keeps the format from before classes (type 0x02)', () => {
+  const frames = new FrameBuffer()
+  frames.append({ type: 'series', id: 1, key: 'a' })
+  frames.append({ type: 'series', id: 2, key: 'b', retentionClass: 'default' })
+  frames.append({ type: 'series', id: 3, key: 'c', retentionClass: 'x' })
+  const bytes = frames.take()
+  const body = [...bytes.subarray(FRAME_HEADER)]
+  assert.deepEqual(body, [2, 1, 1, 97, 2, 2, 1, 98, 3, 3, 1, 99, 1, 120])
 })
