@@ -290,6 +290,9 @@ export class BatchStream implements Iterable<Batch> {
   }
 }
 
+/** Points per scratch batch (the recovery test's writes). */
+export const SCRATCH_POINTS = 500
+
 /** A small batch for the scratch series of the recovery test: `points` points after the data. */
 export function scratchBatch(spec: DataSpec, seq: number, points: number): Batch {
   const ts = new Float64Array(points)
@@ -306,6 +309,26 @@ export function scratchBatch(spec: DataSpec, seq: number, points: number): Batch
     values,
     points,
   }
+}
+
+/**
+ * How many points of scratch batches 0..batches-1 (the acknowledged ones) are in `got`, the
+ * scratch series read back after a restart: same timestamp, same float64.
+ */
+export function scratchFound(
+  spec: DataSpec,
+  batches: number,
+  points: number,
+  got: { ts: Float64Array; values: Float64Array },
+): number {
+  const byTs = new Map<number, number>()
+  for (let i = 0; i < got.ts.length; i++) byTs.set(got.ts[i] as number, got.values[i] as number)
+  let found = 0
+  for (let seq = 0; seq < batches; seq++) {
+    const b = scratchBatch(spec, seq, points)
+    for (let i = 0; i < b.points; i++) if (Object.is(byTs.get(b.ts[i] as number), b.values[i])) found++
+  }
+  return found
 }
 
 /** Expected per-minute averages of a series over [fromMs, toMs): bucket start -> mean. */

@@ -3,11 +3,18 @@
 // epoch ms, float64); each adapter maps series ids to its own naming (data.ts seriesName).
 import type { Batch, BatchSource } from './data.js'
 
-export const ENGINE_NAMES = ['strata-codec', 'victoriametrics', 'influxdb', 'sqlite', 'duckdb'] as const
+export const ENGINE_NAMES = [
+  'strata',
+  'strata-codec',
+  'victoriametrics',
+  'influxdb',
+  'sqlite',
+  'duckdb',
+] as const
 export type EngineName = (typeof ENGINE_NAMES)[number]
 
 /** Strata's own slots: the ratio columns compare everything against the peers, these included. */
-export const STRATA_ENGINES: readonly EngineName[] = ['strata-codec']
+export const STRATA_ENGINES: readonly EngineName[] = ['strata', 'strata-codec']
 
 /** One series' 1-minute averages: bucket start (epoch ms) and mean, in time order. */
 export interface MinuteAverages {
@@ -35,6 +42,11 @@ export interface RecoveryResult {
   answered: number
   /** How the time is counted (it differs between servers and embedded engines). */
   note: string
+  /**
+   * Scratch points whose write was acknowledged to the writer before the kill, and how many of
+   * them the restarted engine returns (read back after the timed answer).
+   */
+  acked: { points: number; found: number }
 }
 
 export interface Engine {

@@ -2,7 +2,7 @@
 // the harness calls the Engine methods over IPC (structured clone, so typed arrays travel as
 // such), and ingest generates its data here from the source description, so no point crosses
 // the channel. Pinned to the engine core by its parent.
-import { type Batch, type BatchSource, type DataSpec, scratchBatch } from './data.js'
+import { type Batch, type BatchSource, type DataSpec, SCRATCH_POINTS, scratchBatch } from './data.js'
 import { type Engine, Unsupported } from './engine.js'
 import { createEmbedded, type EmbeddedName } from './engines/embedded.js'
 
@@ -15,6 +15,8 @@ export type HostReply =
   | { ready: true }
   | { id: number; result: unknown }
   | { id: number; error: string; unsupported: boolean }
+  /** Scratch batches acknowledged so far by the crash writer (sent after each write resolved). */
+  | { acked: number }
 
 let engine: Engine | null = null
 const need = (): Engine => {
@@ -38,15 +40,21 @@ const methods: Record<string, (...args: never[]) => Promise<unknown>> = {
   readBack: (s: number) => need().readBack(s),
   /**
    * Starts a writer that commits small scratch batches until the process is killed; replies
-   * once a few have been committed, so that the kill lands in the middle of the stream.
+   * once a few have been committed, so that the kill lands in the middle of the stream. Each
+   * resolved write is reported to the harness (the writer's acknowledgement), so that it can
+   * check after the restart that every acknowledged point is there.
    */
   async crashWrites(spec: DataSpec) {
     const e = need()
     let seq = 0
-    for (; seq < 3; seq++) await e.write(scratchBatch(spec, seq, 500))
+    for (; seq < 3; seq++) {
+      await e.write(scratchBatch(spec, seq, SCRATCH_POINTS))
+      send({ acked: seq + 1 })
+    }
     void (async () => {
       for (;;) {
-        await e.write(scratchBatch(spec, seq++, 500))
+        await e.write(scratchBatch(spec, seq++, SCRATCH_POINTS))
+        send({ acked: seq })
         // Synchronous engines would otherwise starve the event loop, and the IPC with it.
         await yieldToLoop()
       }

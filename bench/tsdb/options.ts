@@ -48,6 +48,8 @@ Peers (an engine that is missing is skipped with a message):
   influxdb         apt-get install -y influxdb           (Debian 12: 1.6)
   sqlite           better-sqlite3@12.11.1                (npm, in bench/package.json)
   duckdb           @duckdb/node-api@1.5.6-r.1            (npm, in bench/package.json)
+  strata           TimeSeriesEngine from @strata/tsdb, fsync on (npm run build first;
+                   BENCH_TSDB_MODULE=<dist/index.js> loads another build, for both Strata slots)
   strata-codec     encodeChunk/decodeChunk from @strata/tsdb (npm run build first)
 The servers' packages do not start them: this benchmark starts each on a free loopback port
 with its data in a temporary folder, and removes both on exit.

@@ -5,7 +5,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pinned, sleep, track } from '../broker/proc.js'
-import type { Batch, BatchSource, DataSpec } from './data.js'
+import {
+  type Batch,
+  type BatchSource,
+  type DataSpec,
+  SCRATCH_BASE,
+  SCRATCH_POINTS,
+  scratchFound,
+} from './data.js'
 import {
   type Engine,
   type IngestStats,
@@ -23,10 +30,16 @@ class Host {
   private nextId = 1
   private readonly waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>()
   private readonly exited: Promise<void>
+  /** Scratch batches the host's crash writer reported acknowledged. */
+  acked = 0
 
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((r) => child.once('exit', () => r()))
     child.on('message', (msg: HostReply) => {
+      if ('acked' in msg) {
+        this.acked = Math.max(this.acked, msg.acked)
+        return
+      }
       if (!('id' in msg)) return
       const w = this.waiting.get(msg.id)
       if (!w) return
@@ -74,8 +87,14 @@ class Host {
   }
 
   async kill9(): Promise<void> {
+    // The channel closes once everything the host sent before dying has been read: waiting for
+    // it too means no acknowledgement is still on its way when this returns.
+    const drained = this.child.connected
+      ? new Promise<void>((r) => this.child.once('disconnect', () => r()))
+      : Promise.resolve()
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
     await this.exited
+    await drained
   }
 
   async stop(): Promise<void> {
@@ -141,11 +160,16 @@ export class RemoteEngine implements Engine {
 
   async killAndRecover(probe: number[]): Promise<RecoveryResult> {
     if (!this.recovers) throw new Unsupported(`${this.name} persists nothing to recover`)
-    await this.h.call('crashWrites', this.spec)
+    const killed = this.h
+    await killed.call('crashWrites', this.spec)
     await sleep(200)
-    await this.h.kill9()
+    await killed.kill9()
     this.host = null
-    return (await this.open()).call('recover', this.dir, probe)
+    const host = await this.open()
+    const r = await host.call<Omit<RecoveryResult, 'acked'>>('recover', this.dir, probe)
+    const got = await host.call<{ ts: Float64Array; values: Float64Array }>('readBack', SCRATCH_BASE)
+    const points = killed.acked * SCRATCH_POINTS
+    return { ...r, acked: { points, found: scratchFound(this.spec, killed.acked, SCRATCH_POINTS, got) } }
   }
 
   pid(): number | null {

@@ -21,6 +21,8 @@ export interface EngineResult {
   /** Per measurement, every measured run (ms); NaN runs mean "not supported". */
   runs: { q1: number[]; qMany: number[]; latest: number[] }
   recoveryMs: number
+  /** Acknowledged scratch points before the kill, and how many the restarted engine returned. */
+  recoveryAcked?: { points: number; found: number }
   /** Bytes per point of the per-kind instances. */
   perKind: Partial<Record<Kind, number>>
   /** Values read back identical (timestamp and float64 bits), per kind, of `total`. */
@@ -66,6 +68,7 @@ export function figures(r: EngineResult, shape: Shape): [string, number][] {
   ]
 }
 
+const count = (n: number) => n.toLocaleString('en-US')
 const f = (v: number, digits = 2) =>
   !Number.isFinite(v) ? '-' : Math.abs(v) < 10 ? v.toFixed(digits) : fmt(v)
 
@@ -81,6 +84,7 @@ export function summaryTable(results: EngineResult[], shape: Shape): string {
     `1m avg ${shape.manySeries} series ms`,
     `latest of ${shape.latestSeries} ms`,
     'recovery ms',
+    'acked kept',
     'bit-exact %',
   ]
   const body = ok.map((r) => {
@@ -95,6 +99,7 @@ export function summaryTable(results: EngineResult[], shape: Shape): string {
       f(fig.get(`1m avg, ${shape.manySeries} series (ms)`) as number),
       f(fig.get(`latest of ${shape.latestSeries} (ms)`) as number),
       f(r.recoveryMs, 0),
+      r.recoveryAcked ? `${count(r.recoveryAcked.found)}/${count(r.recoveryAcked.points)}` : '-',
       f(fig.get('bit-exact %') as number, 1),
     ]
   })

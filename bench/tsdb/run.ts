@@ -76,6 +76,7 @@ async function availability(name: EngineName): Promise<{ unavailable: string | n
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? ''
 const ms = (t0: number) => performance.now() - t0
+const count = (n: number) => n.toLocaleString('en-US')
 
 /** Waits (bounded) for a quiet machine; notes it on the result when it stayed busy. */
 async function quiet(opts: Options, result: EngineResult, phase: string): Promise<void> {
@@ -396,9 +397,15 @@ async function main(): Promise<void> {
       try {
         const r = await l.engine.killAndRecover(latestSet)
         l.result.recoveryMs = r.ms
+        l.result.recoveryAcked = r.acked
         l.result.notes.push(`recovery: ${r.note}`)
+        if (r.acked.found < r.acked.points)
+          l.result.notes.push(
+            `recovery: ${count(r.acked.points - r.acked.found)} of ${count(r.acked.points)} acknowledged points missing after the restart`,
+          )
         console.log(
-          `[recover] ${l.engine.name.padEnd(13)} ${r.ms.toFixed(0)} ms (${r.answered}/${latestSet.length} series)`,
+          `[recover] ${l.engine.name.padEnd(13)} ${r.ms.toFixed(0)} ms (${r.answered}/${latestSet.length} series); ` +
+            `acknowledged points back: ${count(r.acked.found)}/${count(r.acked.points)}`,
         )
       } catch (err) {
         if (err instanceof Unsupported) l.result.notes.push(`recovery: ${errText(err)}`)
@@ -441,14 +448,17 @@ async function main(): Promise<void> {
   console.log(
     '\nbytes/point: VictoriaMetrics: its storage folder (data parts + indexdb) after force_flush and force_merge;' +
       '\n  InfluxDB: the .tsm files once snapshotted and fully compacted; SQLite: the file after a WAL checkpoint;' +
-      '\n  DuckDB: the file after CHECKPOINT; strata-codec: the encoded chunks (one per series and hour), no index.' +
+      '\n  DuckDB: the file after CHECKPOINT; strata: every file of its directory after flush() (chunk and' +
+      '\n  series files with their SQLite -wal/-shm, the log); strata-codec: the encoded chunks (one per series' +
+      '\n  and hour), no index.' +
       '\ningest: one writer. Embedded engines: batches in turn, generation time not counted. Servers: one' +
       '\n  HTTP request in flight (VictoriaMetrics JSON lines, InfluxDB line protocol), the next one generated' +
       '\n  and formatted on the harness core meanwhile. CPU %: of one core during the timed ingest, the' +
       '\n  engine process (server or host) / the harness; near 100 marks the side that limited the rate.' +
       '\nqueries: wall time seen by the harness, including HTTP (servers) or IPC (embedded engines, ~0.1 ms).' +
       '\nrecovery: servers from respawn to the first full answer; embedded engines open + first answer in the' +
-      '\n  restarted process. Killed while a writer was sending scratch batches.',
+      '\n  restarted process. Killed while a writer was sending scratch batches; "acked kept": the points' +
+      '\n  whose write was acknowledged to that writer before the kill, read back after the restart.',
   )
   for (const r of results) {
     if (r.error) console.log(`\n${r.name}: ${r.error}`)

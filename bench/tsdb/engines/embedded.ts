@@ -4,8 +4,8 @@
 // its engine with a message instead of failing the run.
 import type { Engine } from '../engine.js'
 
-export type EmbeddedName = 'strata-codec' | 'sqlite' | 'duckdb'
-export const EMBEDDED: readonly EmbeddedName[] = ['strata-codec', 'sqlite', 'duckdb']
+export type EmbeddedName = 'strata' | 'strata-codec' | 'sqlite' | 'duckdb'
+export const EMBEDDED: readonly EmbeddedName[] = ['strata', 'strata-codec', 'sqlite', 'duckdb']
 
 export async function createEmbedded(name: EmbeddedName): Promise<Engine> {
   switch (name) {
@@ -13,6 +13,8 @@ export async function createEmbedded(name: EmbeddedName): Promise<Engine> {
       return new (await import('./sqlite.js')).SqliteEngine()
     case 'duckdb':
       return new (await import('./duckdb.js')).DuckDBEngine()
+    case 'strata':
+      return new (await import('./strata.js')).StrataEngine()
     case 'strata-codec':
       return new (await import('./strata-codec.js')).StrataCodecEngine()
   }
@@ -34,6 +36,15 @@ export async function probeEmbedded(
       case 'duckdb': {
         const duckdb = await (await import('./duckdb.js')).loadDuckDB()
         return { unavailable: null, version: `DuckDB ${duckdb.version()}` }
+      }
+      case 'strata': {
+        const tsdb = await (await import('./strata.js')).loadTsdb()
+        return typeof tsdb === 'string'
+          ? { unavailable: tsdb, version: '' }
+          : {
+              unavailable: null,
+              version: `TimeSeriesEngine, fsync on${process.env.BENCH_TSDB_MODULE ? `, ${process.env.BENCH_TSDB_MODULE}` : ''}`,
+            }
       }
       case 'strata-codec': {
         const codec = await (await import('./strata-codec.js')).loadCodec()

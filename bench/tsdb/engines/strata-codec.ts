@@ -18,7 +18,9 @@ interface Codec {
 export async function loadCodec(): Promise<Codec | string> {
   let mod: Record<string, unknown>
   try {
-    mod = (await import('@strata/tsdb')) as unknown as Record<string, unknown>
+    // The same build as the strata slot (BENCH_TSDB_MODULE, strata.ts).
+    const { TSDB_MODULE } = await import('./strata.js')
+    mod = (await import(TSDB_MODULE)) as Record<string, unknown>
   } catch (err) {
     return `@strata/tsdb did not load (is it built? npm run build): ${(err as Error).message}`
   }

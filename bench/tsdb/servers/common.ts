@@ -6,7 +6,14 @@ import http from 'node:http'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pinned, sleep, stopChild, track } from '../../broker/proc.js'
-import { type Batch, type DataSpec, scratchBatch } from '../data.js'
+import {
+  type Batch,
+  type DataSpec,
+  SCRATCH_BASE,
+  SCRATCH_POINTS,
+  scratchBatch,
+  scratchFound,
+} from '../data.js'
 import type { RecoveryResult } from '../engine.js'
 
 /** Servers and embedded-engine hosts run on this core; the harness runs on the other. */
@@ -135,6 +142,7 @@ export async function recoverServer(
     /** Spawns the server again on the same data (without waiting for it). */
     respawn(): Promise<ServerProc>
     latest(series: number[]): Promise<Float64Array>
+    readBack(series: number): Promise<{ ts: Float64Array; values: Float64Array }>
   },
   probe: number[],
   timeoutMs = 300_000,
@@ -144,7 +152,7 @@ export async function recoverServer(
   const writer = (async () => {
     for (let seq = 0; writing; seq++) {
       try {
-        await io.write(scratchBatch(spec, seq, 500))
+        await io.write(scratchBatch(spec, seq, SCRATCH_POINTS))
         written++
       } catch {
         return
@@ -166,10 +174,17 @@ export async function recoverServer(
       const v = await io.latest(probe)
       answered = v.filter((x) => !Number.isNaN(x)).length
       if (answered === probe.length) {
+        const ms = performance.now() - t0
+        // `written` counts the batches whose request got its 2xx before the kill.
+        const got = await io.readBack(SCRATCH_BASE)
         return {
-          ms: performance.now() - t0,
+          ms,
           answered,
           note: 'spawn to first full answer, polled every 10 ms',
+          acked: {
+            points: written * SCRATCH_POINTS,
+            found: scratchFound(spec, written, SCRATCH_POINTS, got),
+          },
         }
       }
     } catch {

@@ -231,6 +231,7 @@ export class InfluxDB implements Engine {
         kill9: async () => this.proc?.kill9(),
         respawn: () => this.spawn(),
         latest: (s) => this.latest(s),
+        readBack: (s) => this.readBack(s),
       },
       probe,
     )

@@ -245,6 +245,7 @@ export class VictoriaMetrics implements Engine {
         kill9: async () => this.proc?.kill9(),
         respawn: () => this.spawn(),
         latest: (s) => this.latest(s),
+        readBack: (s) => this.readBack(s),
       },
       probe,
     )
