@@ -29,6 +29,15 @@ const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 type BrokerKey = keyof BrokerStats
 
+/** What the telemetry pipeline reports at each scrape (ingest/pipeline.ts PipelineState, in part). */
+export interface TelemetryGaugeSource {
+  lagging: boolean
+  queuedPoints: number
+  queuedByType: Record<string, number>
+  heldMessages: number
+  oldestWriteMs: number
+}
+
 /** Broker counters (cumulative since start) and gauges (current values), by BrokerStats field. */
 const BROKER_COUNTERS: ReadonlyArray<[name: string, help: string, key: BrokerKey]> = [
   ['strata_broker_connections_total', 'MQTT connections accepted since start', 'clientsTotal'],
@@ -61,6 +70,11 @@ export class PlatformMetrics {
   /** The delivery ledger (src/ingest/ledger.ts): telemetry messages and points per device type and stage. */
   readonly telemetryMessages: Counter<'device_type' | 'stage'>
   readonly telemetryPoints: Counter<'device_type' | 'stage'>
+  /** Points that do not fit their device type's profile (stored anyway), by reason. */
+  readonly telemetryFlagged: Counter<'device_type' | 'reason'>
+  /** Flag events to devices, published or suppressed by the rate limit. */
+  readonly telemetryFlagEvents: Counter<'outcome'>
+  #telemetry: (() => TelemetryGaugeSource) | undefined
   readonly #brokerStats: (() => BrokerStats | undefined) | undefined
   /** One snapshot per scrape, shared by every broker metric's collect(). */
   #snapshot: BrokerStats | undefined | null = null
@@ -105,7 +119,67 @@ export class PlatformMetrics {
       labelNames: ['device_type', 'stage'] as const,
       registers,
     })
+    this.telemetryFlagged = new Counter({
+      name: 'strata_telemetry_flagged_total',
+      help: "Telemetry points that do not fit their device type's profile (stored anyway), by reason: unknown_metric, wrong_type, out_of_range",
+      labelNames: ['device_type', 'reason'] as const,
+      registers,
+    })
+    this.telemetryFlagEvents = new Counter({
+      name: 'strata_telemetry_flag_events_total',
+      help: 'Flag events sent to devices on devices/{id}/errors, or suppressed by the rate limit',
+      labelNames: ['outcome'] as const,
+      registers,
+    })
+    this.#registerTelemetry()
     if (this.#brokerStats) this.#registerBroker()
+  }
+
+  /** The pipeline's queue and lag state, read at each scrape (set once the pipeline exists). */
+  observeTelemetry(source: () => TelemetryGaugeSource): void {
+    this.#telemetry = source
+  }
+
+  #registerTelemetry(): void {
+    const state = (): TelemetryGaugeSource | undefined => this.#telemetry?.()
+    const registers = [this.registry]
+    new Gauge({
+      name: 'strata_telemetry_queued_points',
+      help: 'Telemetry points handed to storage and not durable yet, by device type',
+      labelNames: ['device_type'] as const,
+      registers,
+      collect() {
+        this.reset()
+        const s = state()
+        if (s) for (const [type, n] of Object.entries(s.queuedByType)) this.set({ device_type: type }, n)
+      },
+    })
+    const scalar = (name: string, help: string, read: (s: TelemetryGaugeSource) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = state()
+          this.set(s ? read(s) : 0)
+        },
+      })
+    }
+    scalar(
+      'strata_telemetry_lagging',
+      '1 while telemetry storage lags (queue over the high-water mark, or a slow write) and back-pressure applies',
+      (s) => (s.lagging ? 1 : 0),
+    )
+    scalar(
+      'strata_telemetry_held_acks',
+      'Telemetry messages whose acknowledgement waits for storage to catch up (buffer strategy)',
+      (s) => s.heldMessages,
+    )
+    scalar(
+      'strata_telemetry_oldest_write_seconds',
+      'Age of the oldest telemetry write not durable yet',
+      (s) => s.oldestWriteMs / 1000,
+    )
   }
 
   #stats(): BrokerStats | undefined {

@@ -15,6 +15,7 @@ import type { AccessService } from './access/service.js'
 import { createAccessService } from './access/sqlite-access.js'
 import { createApiServer, startApiListener } from './api/server.js'
 import { createAuditLog } from './audit/sqlite-audit.js'
+import { DeviceSecrets, DeviceTokenAuth } from './auth/device-token.js'
 import { type AuthObserver, createMqttAuth, type MqttAuth, type MqttPrincipal } from './auth/mqtt-auth.js'
 import { PasswordFile } from './auth/password-file.js'
 import type { StrataConfig } from './config/schema.js'
@@ -22,9 +23,12 @@ import { StrataError } from './errors.js'
 import { createDeviceRequests } from './identity/mqtt-requests.js'
 import { createIdentityService, type IdentityBackend } from './identity/sqlite-identity.js'
 import { loadOrCreatePlatformCa } from './identity/x509/index.js'
+import { SqliteEventStore } from './ingest/event-log.js'
+import { FlagTracker } from './ingest/flags.js'
 import { DeliveryLedger } from './ingest/ledger.js'
 import { createMqttIngest } from './ingest/mqtt-ingest.js'
-import { TelemetryPipeline } from './ingest/pipeline.js'
+import { type NumericStore, TelemetryPipeline } from './ingest/pipeline.js'
+import { ProfileCache } from './ingest/profiles.js'
 import { type AuthTransport, PlatformMetrics } from './metrics.js'
 import { observeRegistry } from './registry/observed.js'
 import type { RegistryRepository } from './registry/repository.js'
@@ -52,6 +56,8 @@ export interface RunningPlatform {
   setupToken: string | null
   /** Users in the password file at start. */
   users: number
+  /** String telemetry, under <dataDir>/events.db. */
+  events: SqliteEventStore
   /**
    * Graceful shutdown: stop accepting, DISCONNECT 0x8B to MQTT 5 clients,
    * flush and close the store. Safe to call twice.
@@ -105,9 +111,16 @@ async function prepareDataDir(config: Readonly<StrataConfig>): Promise<void> {
  * <dataDir>/broker), authentication, and every configured listener. If any
  * step fails, what was started is stopped again before the error is thrown.
  */
+/** For tests: what startPlatform builds can be wrapped before use. */
+export interface PlatformTestHooks {
+  /** Where the pipeline writes numeric points (default: the engine itself), e.g. a slowed engine. */
+  numericStore?: (engine: TimeSeriesEngine) => NumericStore
+}
+
 export async function startPlatform(
   config: Readonly<StrataConfig>,
   logger: Logger,
+  testHooks: PlatformTestHooks = {},
 ): Promise<RunningPlatform> {
   await prepareDataDir(config)
   // Check the TLS files before anything listens, so a wrong one stops the start cleanly.
@@ -136,7 +149,15 @@ export async function startPlatform(
     if (n) logger.info({ clients: n, reason }, 'disconnected clients')
   }
   const baseRegistry = sqliteRegistryOn(db)
+  // Device types compiled for the message path; kept current by the observer below.
+  const profiles = new ProfileCache((id) => baseRegistry.getDeviceType(id).catch(() => null))
+  for (const type of await baseRegistry.listDeviceTypes()) profiles.set(type)
+  // A device's type, for the ledger's labels and its profile: read once, again at each connect
+  // and whenever the device is updated.
+  const typeCache = new Map<string, string | null>()
   const registry = observeRegistry(baseRegistry, {
+    deviceUpdated: (device) => typeCache.delete(device.id),
+    deviceTypeChanged: (id, type) => (type === null ? profiles.delete(id) : profiles.set(type)),
     deviceRevoked: (id, why) => {
       kick((p) => p.kind === 'device' && p.deviceId === id, `device ${why}`)
       // A deleted device's session goes too: a device later created with the same id starts afresh.
@@ -154,6 +175,13 @@ export async function startPlatform(
       engineLog.error({ err: (err as Error).message }, 'background seal or retention failed; retrying'),
   })
   const ledger = new DeliveryLedger()
+  const eventsLog = logger.child({ component: 'events' })
+  const events = new SqliteEventStore(join(config.dataDir, 'events.db'), {
+    retentionMs: config.telemetry.eventRetentionDays * 24 * 60 * 60 * 1000,
+    maxEvents: config.telemetry.maxEvents,
+    onError: (err: unknown) =>
+      eventsLog.error({ err: (err as Error).message }, 'event retention failed; retrying'),
+  })
 
   const operatorCaPem = tls?.ca === undefined ? undefined : String(tls.ca)
   const metrics = new PlatformMetrics({ brokerStats: () => broker?.stats() })
@@ -166,6 +194,8 @@ export async function startPlatform(
     aclDenied: (action, principal) =>
       metrics.aclDenials.inc({ action, principal: principal === 'anonymous' ? 'user' : principal }),
   }
+  // One set of device token checks for MQTT and HTTP: one failure window per device for both.
+  const deviceSecrets = new DeviceSecrets()
   const auth: MqttAuth = createMqttAuth({
     passwordFile: passwords,
     allowAnonymous: config.allowAnonymous,
@@ -173,6 +203,7 @@ export async function startPlatform(
     identity,
     ...(operatorCaPem === undefined ? {} : { operatorCaPem }),
     observer,
+    deviceSecrets,
   })
   identity.onRevoked((credential) =>
     kick((p) => p.kind === 'device' && p.credentialId === credential.id, 'credential revoked'),
@@ -197,11 +228,24 @@ export async function startPlatform(
     if (messages > 0) metrics.telemetryMessages.inc({ device_type: deviceType, stage }, messages)
     if (points > 0) metrics.telemetryPoints.inc({ device_type: deviceType, stage }, points)
   })
-  // A device's type, for the ledger's labels: read once, again at each connect.
-  const typeCache = new Map<string, string | null>()
+  const publishError = (deviceId: string, payload: Buffer): void => {
+    ;(broker as Broker)
+      .publish({ topic: `devices/${deviceId}/errors`, payload, qos: 0, retain: false })
+      .catch(() => undefined)
+  }
+  const flags = new FlagTracker({
+    publish: (deviceId, event) => publishError(deviceId, Buffer.from(JSON.stringify(event))),
+    onFlag: (deviceType, reason, points) =>
+      metrics.telemetryFlagged.inc({ device_type: deviceType, reason }, points),
+    onEvent: (outcome) => metrics.telemetryFlagEvents.inc({ outcome }),
+  })
   const telemetry = new TelemetryPipeline({
-    engine,
+    engine: testHooks.numericStore?.(engine) ?? engine,
+    events,
     ledger,
+    profileOf: (typeId) => profiles.get(typeId),
+    flags,
+    backPressure: config.telemetry,
     logger: logger.child({ component: 'ingest' }),
     typeOf: (deviceId) => {
       let type = typeCache.get(deviceId)
@@ -211,12 +255,9 @@ export async function startPlatform(
       }
       return type
     },
-    publishError: (deviceId, payload) => {
-      ;(broker as Broker)
-        .publish({ topic: `devices/${deviceId}/errors`, payload, qos: 0, retain: false })
-        .catch(() => undefined)
-    },
+    publishError,
   })
+  metrics.observeTelemetry(() => telemetry.state())
   const ingestTelemetry = createMqttIngest(telemetry)
   const deviceOf = (principal: unknown): string | undefined => {
     const p = principal as MqttPrincipal | undefined
@@ -251,6 +292,8 @@ export async function startPlatform(
   } catch (err) {
     auth.close()
     await status.close()
+    telemetry.close()
+    await events.close()
     await engine.close()
     closeDb()
     throw err
@@ -283,6 +326,8 @@ export async function startPlatform(
       const closing = listeners.map((l) => l.close())
       await running.close()
       await Promise.all(closing)
+      telemetry.close()
+      await events.close()
       await engine.close()
       await status.close()
       auth.close()
@@ -313,6 +358,9 @@ export async function startPlatform(
         metrics,
         health: { ready: () => ready, version: VERSION, broker: () => running.stats() },
         logger,
+        engine,
+        telemetry,
+        deviceTokens: new DeviceTokenAuth(identity, deviceSecrets),
       })
       listeners.push(await startApiListener(api, config.http.port, host, logger))
     }
@@ -332,6 +380,7 @@ export async function startPlatform(
     listeners,
     setupToken,
     users: passwords.size,
+    events,
     stop,
   }
 }

@@ -4,7 +4,8 @@ import { test } from 'node:test'
 import { STORE_ERROR_CODES } from '@strata/broker'
 import { TELEMETRY_ERROR_CODES } from '@strata/protocol'
 import { DEVICE_ERROR_CODES } from '../../device/src/errors.js'
-// tsdb is not a dependency of the platform yet (issue 4 wires it in): its codes are read from source.
+// tsdb's codes are read from source: its package exports only part of them.
+import { ARCHIVE_ERROR_CODES } from '../../tsdb/src/archive/errors.js'
 import { TSDB_ERROR_CODES } from '../../tsdb/src/codec/errors.js'
 import { ENGINE_ERROR_CODES } from '../../tsdb/src/engine/errors.js'
 import { WAL_ERROR_CODES } from '../../tsdb/src/wal/errors.js'
@@ -13,6 +14,8 @@ import { API_ERROR_CODES } from '../src/api/errors.js'
 import { PLATFORM_ERROR_CODES } from '../src/errors.js'
 import { DEVICE_REQUEST_ERROR_CODES } from '../src/identity/mqtt-requests.js'
 import { X509_ERROR_CODES } from '../src/identity/x509/index.js'
+import { INGEST_ERROR_CODES } from '../src/ingest/flags.js'
+import { QUERY_ERROR_CODES } from '../src/query/errors.js'
 import { REGISTRY_ERROR_CODES } from '../src/registry/errors.js'
 
 // Like Fastify's FST_ERR catalogue test: the codes in code and in docs agree.
@@ -30,9 +33,12 @@ test('every error code is documented in docs/errors.md, and only those', async (
       ...DEVICE_REQUEST_ERROR_CODES,
       ...API_ERROR_CODES,
       ...TELEMETRY_ERROR_CODES,
+      ...INGEST_ERROR_CODES,
+      ...QUERY_ERROR_CODES,
       ...WAL_ERROR_CODES,
       ...TSDB_ERROR_CODES,
       ...ENGINE_ERROR_CODES,
+      ...ARCHIVE_ERROR_CODES,
       ...DEVICE_ERROR_CODES,
     ].sort(),
   )

@@ -18,13 +18,21 @@ export const SCOPES = [
   'users:read',
   'users:write',
   'audit:read',
+  'telemetry:read',
 ] as const
 export type Scope = (typeof SCOPES)[number]
 
 export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = Object.freeze({
   admin: SCOPES,
-  operator: ['devices:read', 'devices:write', 'credentials:write', 'provisioning:write', 'audit:read'],
-  viewer: ['devices:read'],
+  operator: [
+    'devices:read',
+    'devices:write',
+    'credentials:write',
+    'provisioning:write',
+    'audit:read',
+    'telemetry:read',
+  ],
+  viewer: ['devices:read', 'telemetry:read'],
 })
 
 export interface User {

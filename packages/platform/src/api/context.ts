@@ -11,8 +11,11 @@ import type {
 import { actorOf } from '../access/model.js'
 import type { AccessService } from '../access/service.js'
 import type { AuditLog } from '../audit/model.js'
+import type { DeviceTokenAuth } from '../auth/device-token.js'
 import type { IdentityService } from '../identity/service.js'
+import type { TelemetryPipeline } from '../ingest/pipeline.js'
 import type { PlatformMetrics } from '../metrics.js'
+import type { TelemetryQueries } from '../query/telemetry-queries.js'
 import type { JsonObject } from '../registry/model.js'
 import type { RegistryRepository } from '../registry/repository.js'
 
@@ -30,6 +33,11 @@ export interface ApiServices {
   access: AccessService
   audit: AuditLog
   metrics: PlatformMetrics
+  /** Telemetry routes are served when these are given (the platform gives them; some tests do not). */
+  telemetry?: TelemetryPipeline
+  deviceTokens?: DeviceTokenAuth
+  /** On the platform's time-series engine. */
+  queries?: TelemetryQueries
 }
 
 export interface AuditFact {

@@ -5,8 +5,10 @@
  * layer itself get the STRATA_API_* codes below. Anything unexpected is a 500 with a generic
  * message; its stack goes to the log, never to the client.
  */
+import type { TelemetryErrorCode } from '@strata/protocol'
 import type { FastifyError } from 'fastify'
 import type { AccessErrorCode } from '../access/errors.js'
+import type { QueryErrorCode } from '../query/errors.js'
 import type { RegistryErrorCode } from '../registry/errors.js'
 
 export const API_ERROR_CODES = [
@@ -19,7 +21,9 @@ export const API_ERROR_CODES = [
   'STRATA_API_NO_ROUTE',
   'STRATA_API_METHOD_NOT_ALLOWED',
   'STRATA_API_RATE_LIMITED',
+  'STRATA_API_BUSY',
   'STRATA_API_INTERNAL',
+  'STRATA_API_UNAVAILABLE',
 ] as const
 
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number]
@@ -33,11 +37,14 @@ export interface ErrorBody {
   field?: string
 }
 
-/** An error the API raises itself; `code` may also be a registry code (412 on If-Match). */
+/**
+ * An error the API raises itself; `code` may also be a registry code (412 on If-Match) or a
+ * telemetry code (HTTP ingest answers a refused payload with the decoder's code).
+ */
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
-    readonly code: ApiErrorCode | RegistryErrorCode,
+    readonly code: ApiErrorCode | RegistryErrorCode | TelemetryErrorCode,
     message: string,
     readonly field?: string,
     options?: ErrorOptions,
@@ -57,7 +64,9 @@ export const forbidden = (message: string): ApiError => new ApiError(403, 'STRAT
  * did not hold (an update without If-Match re-reads and retries instead, and answers 409 if
  * the record keeps moving), so it always means "your precondition failed".
  */
-const DOMAIN_STATUS: Readonly<Record<RegistryErrorCode | AccessErrorCode | 'STRATA_X509_INVALID', number>> = {
+const DOMAIN_STATUS: Readonly<
+  Record<RegistryErrorCode | AccessErrorCode | QueryErrorCode | 'STRATA_X509_INVALID', number>
+> = {
   STRATA_REGISTRY_INVALID: 400,
   STRATA_REGISTRY_SELECTOR: 400,
   STRATA_REGISTRY_NOT_FOUND: 404,
@@ -68,6 +77,9 @@ const DOMAIN_STATUS: Readonly<Record<RegistryErrorCode | AccessErrorCode | 'STRA
   STRATA_ACCESS_DENIED: 401,
   STRATA_ACCESS_RATE_LIMITED: 429,
   STRATA_X509_INVALID: 400,
+  STRATA_QUERY_INVALID: 400,
+  STRATA_QUERY_TOO_LARGE: 400,
+  STRATA_QUERY_UNSUPPORTED: 400,
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.hasOwn(o, k)

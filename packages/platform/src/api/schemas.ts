@@ -9,7 +9,14 @@ import { type Static, type TSchema, Type } from 'typebox'
 import { ROLES, SCOPES } from '../access/model.js'
 import { CREDENTIAL_KINDS, GRANT_ACCESS } from '../identity/model.js'
 import type { JsonObject } from '../registry/model.js'
-import { ID_PATTERN, MAX_NAME, VALUE_TYPES } from '../registry/model.js'
+import {
+  ID_PATTERN,
+  INGEST_STRATEGIES,
+  MAX_NAME,
+  MAX_QUEUED_POINTS,
+  MAX_SAMPLE_EVERY,
+  VALUE_TYPES,
+} from '../registry/model.js'
 
 const strict = { additionalProperties: false } as const
 
@@ -104,8 +111,34 @@ const TelemetrySpecSchema = Type.Object(
     valueType: Type.Enum([...VALUE_TYPES]),
     min: Type.Optional(Type.Number()),
     max: Type.Optional(Type.Number()),
+    alarm: Type.Optional(Type.Boolean({ description: 'never sampled or shed by back-pressure' })),
   },
   strict,
+)
+
+/** Shape only; which field goes with which strategy is the registry's check (a clear 400 naming the field). */
+const IngestPolicySchema = Type.Object(
+  {
+    strategy: Type.Enum([...INGEST_STRATEGIES], {
+      description:
+        'while storage lags: buffer (acks wait), sample (every Nth point), shed (drop, lowest priority first)',
+    }),
+    sampleEvery: Type.Optional(
+      Type.Integer({ minimum: 2, maximum: MAX_SAMPLE_EVERY, description: "strategy 'sample': default 10" }),
+    ),
+    priority: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 9, description: "strategy 'shed': 0 is shed first; default 5" }),
+    ),
+    maxQueuedPoints: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_QUEUED_POINTS,
+        description:
+          "points waiting for storage before this type's messages are refused; default the platform's high-water mark",
+      }),
+    ),
+  },
+  { ...strict, description: 'back-pressure policy (docs/topics.md)' },
 )
 
 export const DeviceTypeSchema = Type.Object({
@@ -113,12 +146,14 @@ export const DeviceTypeSchema = Type.Object({
   name: Type.String(),
   telemetry: Type.Array(TelemetrySpecSchema),
   defaultConfig: JsonObjectSchema,
+  ingest: IngestPolicySchema,
   ...Meta,
 })
 const deviceTypeFields = {
   name: Type.Optional(Name),
   telemetry: Type.Optional(Type.Array(TelemetrySpecSchema, { maxItems: 1000 })),
   defaultConfig: Type.Optional(JsonObjectSchema),
+  ingest: Type.Optional(IngestPolicySchema),
 }
 export const NewDeviceTypeBody = Type.Object({ id: Id, ...deviceTypeFields }, strict)
 export const DeviceTypePatchBody = Type.Object(deviceTypeFields, strict)

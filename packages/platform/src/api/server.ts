@@ -13,6 +13,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import type { Logger } from '@strata/broker'
+import type { TimeSeriesEngine } from '@strata/tsdb'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -23,8 +24,11 @@ import Fastify, {
 } from 'fastify'
 import type { AccessService } from '../access/service.js'
 import type { AuditLog } from '../audit/model.js'
+import type { DeviceTokenAuth } from '../auth/device-token.js'
 import type { IdentityService } from '../identity/service.js'
+import type { TelemetryPipeline } from '../ingest/pipeline.js'
 import type { PlatformMetrics } from '../metrics.js'
+import { TelemetryQueries, type TelemetryQueryLimits } from '../query/telemetry-queries.js'
 import type { RegistryRepository } from '../registry/repository.js'
 import { type Listener, listen, urlHost } from '../transports/listener.js'
 import { VERSION } from '../version.js'
@@ -34,10 +38,13 @@ import { ApiError, mapError } from './errors.js'
 import { accessRoutes } from './routes/access.js'
 import { auditRoutes } from './routes/audit.js'
 import { deviceRoutes } from './routes/devices.js'
+import { eventRoutes } from './routes/events.js'
 import { fleetRoutes } from './routes/fleet.js'
 import { type HealthSource, healthRoutes } from './routes/health.js'
 import { identityRoutes } from './routes/identity.js'
+import { ingestRoutes } from './routes/ingest.js'
 import { metaRoutes } from './routes/meta.js'
+import { telemetryRoutes } from './routes/telemetry.js'
 import { ErrorBodySchema } from './schemas.js'
 
 export type { HealthSource }
@@ -62,6 +69,12 @@ export interface ApiServerOptions {
   /** Largest accepted request body in bytes. Default 1 MiB. */
   bodyLimit?: number
   rateLimit?: RateLimits
+  /** Telemetry queries (scope telemetry:read) are served with an engine. */
+  engine?: TimeSeriesEngine
+  queryLimits?: Partial<TelemetryQueryLimits>
+  /** HTTP ingest (device tokens) is served with both. */
+  telemetry?: TelemetryPipeline
+  deviceTokens?: DeviceTokenAuth
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -135,6 +148,15 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
     access: options.access,
     audit: options.audit,
     metrics: options.metrics,
+    telemetry: options.telemetry,
+    deviceTokens: options.deviceTokens,
+    queries:
+      options.engine &&
+      new TelemetryQueries({
+        engine: options.engine,
+        registry: options.registry,
+        limits: options.queryLimits,
+      }),
   }
   const logger = options.logger.child({ component: 'api' })
   const app = Fastify({
@@ -214,6 +236,9 @@ export async function createApiServer(options: ApiServerOptions): Promise<Fastif
   fleetRoutes(api, services)
   identityRoutes(api, services)
   auditRoutes(api, services)
+  eventRoutes(api, services)
+  telemetryRoutes(api, services)
+  await ingestRoutes(api, services)
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX })
   // Not ready() yet: the platform may register more routes (each must declare config.scope).
   return app

@@ -9,12 +9,13 @@ import type {
 } from '@strata/broker'
 import { parseSharedSubscription, ReasonCode } from '@strata/protocol'
 import type { IdentityLookups } from '../identity/sqlite-identity.js'
-import { isClaimToken, parseDeviceToken } from '../identity/tokens.js'
+import { isClaimToken } from '../identity/tokens.js'
 import { fingerprintOfDer } from '../identity/x509/index.js'
 import { DeviceAcl, provisioningTopics } from './device-acl.js'
+import { DeviceSecrets, verifyDeviceToken } from './device-token.js'
 import { FailureWindow } from './failure-window.js'
 import { PasswordFile, VerifiedCredentialCache } from './password-file.js'
-import { hashGeneratedSecret, hashPassword, verifyPassword } from './password-hash.js'
+import { hashPassword, verifyPassword } from './password-hash.js'
 
 /**
  * Who a connected client is, as the authorize hooks see it.
@@ -49,6 +50,8 @@ export interface MqttAuthOptions {
   observer?: AuthObserver
   /** Re-read the password file when it changes on disk (checked every second). Default true. */
   watch?: boolean
+  /** Device and claim token checks, shared with HTTP ingest (one failure window for both). */
+  deviceSecrets?: DeviceSecrets
 }
 
 export interface MqttAuth {
@@ -63,7 +66,7 @@ export interface MqttAuth {
   close(): void
 }
 
-/** Failed secrets per device, template or user before CONNECTs naming it are refused unchecked. */
+/** Failed passwords per user before CONNECTs naming it are refused unchecked (devices: device-token.ts). */
 const MAX_FAILURES = 10
 const FAILURE_WINDOW_MS = 60_000
 
@@ -88,13 +91,9 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
   let passwords = options.passwordFile
   const cache = new VerifiedCredentialCache()
   const failures = new FailureWindow(MAX_FAILURES, FAILURE_WINDOW_MS)
-  // Hashes of nothing, with the same cost as the real ones, so unknown names take as long.
-  let dummyToken: Promise<string> | undefined
+  const secrets = options.deviceSecrets ?? new DeviceSecrets()
+  // A hash of nothing, with the same cost as the real ones, so unknown names take as long.
   let dummyPassword: Promise<string> | undefined
-  const dummyHash = (): Promise<string> => {
-    dummyToken ??= hashGeneratedSecret(randomBytes(32))
-    return dummyToken
-  }
   const dummyUserHash = (): Promise<string> => {
     dummyPassword ??= hashPassword(randomBytes(32))
     return dummyPassword
@@ -184,20 +183,13 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
     const { username, password } = request
     if (username !== undefined && password !== undefined) {
       const text = password.toString('utf8')
-      const token = parseDeviceToken(text)
-      if (token && identity) {
-        const row = identity.tokenCredential(token.credentialId)
-        const known = row !== undefined && row.deviceId === username
-        if (!(await checkSecret(`device:${username}`, password, known ? row.secretHash : undefined)))
-          return refuse(ReasonCode.BadUserNameOrPassword, 'bad device id or token')
-        // Read again: a revocation may have landed while scrypt ran.
-        if (identity.tokenCredential(token.credentialId)?.revoked !== false)
-          return refuse(ReasonCode.NotAuthorized, 'token revoked')
-        return device(request, username, token.credentialId)
-      }
+      const token = identity ? await verifyDeviceToken(identity, secrets, password, username) : undefined
+      if (token?.ok) return device(request, token.deviceId, token.credentialId)
+      if (token?.reason === 'bad') return refuse(ReasonCode.BadUserNameOrPassword, 'bad device id or token')
+      if (token?.reason === 'revoked') return refuse(ReasonCode.NotAuthorized, 'token revoked')
       if (isClaimToken(text) && identity) {
         const template = identity.claimTemplate(username)
-        if (!(await checkSecret(`claim:${username}`, password, template?.secretHash)) || !template)
+        if (!(await secrets.check(`claim:${username}`, password, template?.secretHash)) || !template)
           return refuse(ReasonCode.BadUserNameOrPassword, 'bad provisioning template or claim token')
         if (template.unusableReason !== null) return refuse(ReasonCode.NotAuthorized, template.unusableReason)
         if (!/^[^/+#]{1,128}$/.test(request.clientId) || takesDeviceId(request.clientId))
@@ -233,27 +225,6 @@ export function createMqttAuth(options: MqttAuthOptions): MqttAuth {
       principal: { kind: 'user', username } satisfies MqttPrincipal,
       sessionOwner: `user:${username}`,
     }
-  }
-
-  /**
-   * Checks a secret against its scrypt hash, at most once per (name, hash, secret) while cached.
-   * The hash is part of the cache key, so a template re-created with a new claim token does not
-   * accept the old one from the cache. Unknown names cost one scrypt too (a dummy hash), so timing
-   * does not tell which ids exist; failures per name are limited before any scrypt runs, so a
-   * known id cannot be used to make the server hash all day.
-   */
-  async function checkSecret(name: string, secret: Buffer, hash: string | undefined): Promise<boolean> {
-    const key = `${name}\u0000${hash ?? ''}`
-    if (hash !== undefined && cache.has(key, secret)) return true
-    const now = Date.now()
-    if (failures.retryAfter(name, now) > 0) return false
-    const ok = await verifyPassword(secret, hash ?? (await dummyHash()))
-    if (ok && hash !== undefined) {
-      cache.add(key, secret)
-      return true
-    }
-    failures.add(name, now)
-    return false
   }
 
   async function checkUser(username: string, password: Buffer): Promise<boolean> {

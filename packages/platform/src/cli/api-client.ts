@@ -109,11 +109,33 @@ export class ApiClient {
 
   /** Sends one request; resolves with the parsed JSON body (undefined for 204). */
   async request<T>(method: string, path: string, body?: unknown, options?: CallOptions): Promise<T> {
+    return parseJson(await this.#send(method, path, body, options, 'application/json')) as T
+  }
+
+  /**
+   * A streamed NDJSON answer (the telemetry queries), one parsed value per line. The CLI reads
+   * it whole: its queries are bounded by their `limit`.
+   */
+  async lines(method: string, path: string, body?: unknown, options?: CallOptions): Promise<unknown[]> {
+    const text = await this.#send(method, path, body, options, 'application/x-ndjson')
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => parseJson(line))
+  }
+
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    options: CallOptions | undefined,
+    accept: string,
+  ): Promise<string> {
     const target = new URL(this.url + path)
     for (const [name, value] of Object.entries(options?.query ?? {})) {
       if (value !== undefined) target.searchParams.set(name, String(value))
     }
-    const headers: Record<string, string> = { accept: 'application/json' }
+    const headers: Record<string, string> = { accept }
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
     if (body !== undefined) headers['content-type'] = 'application/json'
     if (options?.ifMatch !== undefined) headers['if-match'] = `"${options.ifMatch}"`
@@ -139,9 +161,8 @@ export class ApiClient {
       const detail = code || String(cause?.message ?? (err as Error).message)
       throw unreachable(this.url, REASONS[code] ?? detail, err)
     }
-    const parsed = parseJson(text)
-    if (response.ok) return parsed as T
-    throw toApiError(response.status, parsed, `${method} ${target.pathname}`, this.url)
+    if (response.ok) return text
+    throw toApiError(response.status, parseJson(text), `${method} ${target.pathname}`, this.url)
   }
 }
 

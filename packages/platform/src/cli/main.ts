@@ -3,6 +3,7 @@ import { StrataError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { registerManagement } from './manage.js'
 import { registerPasswd } from './passwd.js'
+import { simulateCommand } from './simulate.js'
 import { registerUp } from './up.js'
 
 /** Exit code for a usage or configuration error, as docs/errors.md promises. */
@@ -38,6 +39,7 @@ export async function main(argv: string[]): Promise<void> {
   registerUp(program)
   registerPasswd(program)
   registerManagement(program)
+  simulateCommand(program)
   try {
     await program.parseAsync(argv)
   } catch (err) {

@@ -12,6 +12,7 @@ import { registerCredentials } from './credentials.js'
 import { deviceCommand } from './device.js'
 import { registerGrants } from './grants.js'
 import { provisionCommand } from './provision.js'
+import { telemetryCommand } from './telemetry.js'
 import { loginCommand, userCommand } from './user.js'
 
 export function registerManagement(program: Command): void {
@@ -26,5 +27,6 @@ export function registerManagement(program: Command): void {
   apikeyCommand(program)
   loginCommand(program)
   auditCommand(program)
+  telemetryCommand(program)
   adminCommand(program)
 }

@@ -41,6 +41,19 @@ export interface StrataConfig {
   /** $SYS statistics interval in seconds; 0 disables. Default 10. */
   sysInterval: number
   limits: Partial<BrokerLimits>
+  telemetry: TelemetryConfig
+}
+
+/** Telemetry ingestion: back-pressure and the event log (docs/configuration.md, docs/topics.md). */
+export interface TelemetryConfig {
+  /** Points waiting for storage above which storage "lags". Default 500,000. */
+  highWaterPoints: number
+  /** Storage also lags while a write has waited longer than this (ms); 0 = points only. Default 2,000. */
+  lagLatencyMs: number
+  /** String events older than this many days are deleted. Default 30. */
+  eventRetentionDays: number
+  /** At most this many string events are kept (the oldest go first). Default 10,000,000. */
+  maxEvents: number
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StrataConfig {
@@ -60,7 +73,22 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StrataConfi
     tls: { requireClientCert: false },
     sysInterval: 10,
     limits: {},
+    telemetry: { ...TELEMETRY_DEFAULTS },
   }
+}
+
+export const TELEMETRY_DEFAULTS: Readonly<TelemetryConfig> = Object.freeze({
+  highWaterPoints: 500_000,
+  lagLatencyMs: 2_000,
+  eventRetentionDays: 30,
+  maxEvents: 10_000_000,
+})
+
+const TELEMETRY_RANGES: Record<keyof TelemetryConfig, [min: number, max: number]> = {
+  highWaterPoints: [100, 1_000_000_000],
+  lagLatencyMs: [0, 3_600_000],
+  eventRetentionDays: [1, 36_500],
+  maxEvents: [1_000, 10_000_000_000],
 }
 
 /** Limits a config file may set, with the range each accepts. */
@@ -203,6 +231,15 @@ export function applyConfig(base: StrataConfig, input: unknown, source: string):
         for (const [name, v] of Object.entries(value)) {
           const [min, max] = LIMIT_RANGES[name as keyof BrokerLimits]
           out.limits[name as keyof BrokerLimits] = integer(v, at(`limits.${name}`), min, max)
+        }
+        break
+      }
+      case 'telemetry': {
+        if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object`)
+        checkKeys(value, Object.keys(TELEMETRY_RANGES), key, source)
+        for (const [name, v] of Object.entries(value)) {
+          const [min, max] = TELEMETRY_RANGES[name as keyof TelemetryConfig]
+          out.telemetry[name as keyof TelemetryConfig] = integer(v, at(`telemetry.${name}`), min, max)
         }
         break
       }

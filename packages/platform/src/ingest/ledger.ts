@@ -3,11 +3,15 @@
  * type, so "where did my data go?" always has an answer (issue 4). Users of other platforms
  * complain most about data lost silently under load; here every drop is a counted stage.
  *
- * A message is `received`, then either `rejected` (bad payload, unknown metric rules...) or
- * `decoded`; a decoded one is `queued`, possibly `sampled` or `shed` by back-pressure, else
- * `stored`; a QoS 1/2 message is `acknowledged` once stored. Points are counted beside messages.
- * Invariants the tests check: received = rejected + decoded; decoded = sampled + shed + stored
- * + (still queued).
+ * A message is `received`, then either `rejected` (a payload that does not decode) or `decoded`.
+ * Each decoded point then has one fate: `sampled` or `shed` by back-pressure (pipeline.ts), or
+ * `queued` for storage and later `stored` (durable) or, if storage fails, `failed`. A message is
+ * counted at the fate of its points: `sampled` or `shed` if none of them was queued, else `queued`
+ * then `stored`/`failed`. A message whose sender waits for an acknowledgement (QoS 1/2, HTTP) is
+ * `acknowledged` when that acknowledgement is released. Points are counted beside messages.
+ * Invariants the tests check, for messages and for points: received = rejected + decoded;
+ * decoded = sampled + shed + queued; queued = stored + failed + (still queued: the pipeline's
+ * queue depth).
  */
 
 export const LEDGER_STAGES = [
@@ -18,6 +22,7 @@ export const LEDGER_STAGES = [
   'sampled',
   'shed',
   'stored',
+  'failed',
   'acknowledged',
 ] as const
 export type LedgerStage = (typeof LEDGER_STAGES)[number]

@@ -2,7 +2,12 @@
  * MQTT telemetry: the broker's `ingest` hook for `devices/{id}/telemetry[/format]`, in front of the
  * shared pipeline (pipeline.ts). The format comes from the MQTT 5 Content Type or the topic suffix.
  * A refused message gets PUBACK 0x99 Payload format invalid (MQTT 5); the PUBACK of an accepted
- * QoS 1/2 message waits for the engine's write-ahead log (QoS 0: best effort).
+ * QoS 1/2 message waits until its points are durable (QoS 0: best effort), and, for a buffer
+ * type while storage lags, until the lag is over. A message back-pressure does not take gets
+ * PUBACK 0x97 Quota exceeded, so the device keeps it. MQTT 3.1.1 has no negative PUBACK (the
+ * broker answers a refusal with a plain PUBACK and drops the message), so 3.1.1 QoS 1/2 messages
+ * are submitted as not refusable: the pipeline holds their acknowledgement instead, or, for
+ * sample and shed types, drops and counts them (pipeline.ts).
  */
 import type { ClientIdentity, IngestResult, PublishedMessage } from '@strata/broker'
 import { formatOf, ReasonCode, TelemetryFormatError } from '@strata/protocol'
@@ -41,15 +46,15 @@ export function createMqttIngest(
       format,
       payload: message.payload,
       acknowledged: message.qos > 0,
+      refusable: client.protocolVersion === 5,
       source: message.topic,
     })
     switch (result.kind) {
       case 'refused':
         return { refuse: ReasonCode.PayloadFormatInvalid, reason: result.error.message }
       case 'busy':
-        // MQTT has no "retry later" for one message: the buffer strategy never answers busy here
-        // (it delays the PUBACK instead); a shed message is acknowledged and counted.
-        return { refuse: ReasonCode.QuotaExceeded, reason: 'telemetry storage is behind' }
+        // Only for MQTT 5 QoS 1/2 (refusable): the device keeps the message and may send it again.
+        return { refuse: ReasonCode.QuotaExceeded, reason: result.reason }
       case 'accepted':
         return { durable: result.durable }
     }

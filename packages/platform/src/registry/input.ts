@@ -8,6 +8,7 @@ import {
   checkFirmware,
   checkGroupIds,
   checkId,
+  checkIngestPolicy,
   checkJsonObject,
   checkName,
   checkTags,
@@ -52,6 +53,7 @@ export function checkDeviceTypePatch(value: unknown, field = 'deviceType'): Devi
   if (v.name !== undefined) out.name = checkName(v.name)
   if (v.telemetry !== undefined) out.telemetry = checkTelemetry(v.telemetry)
   if (v.defaultConfig !== undefined) out.defaultConfig = checkJsonObject(v.defaultConfig, 'defaultConfig')
+  if (v.ingest !== undefined) out.ingest = checkIngestPolicy(v.ingest)
   return out
 }
 

@@ -203,6 +203,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `)
     },
   },
+  {
+    version: 5,
+    name: 'device type ingest policy',
+    up(db) {
+      // JSON like `telemetry`: the policy's fields vary by strategy. Existing types get the
+      // default, buffer: what they had before (nothing sampled or shed).
+      db.exec(`ALTER TABLE device_types ADD COLUMN ingest TEXT NOT NULL DEFAULT '{"strategy":"buffer"}'`)
+    },
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS.length

@@ -59,13 +59,45 @@ export interface TelemetrySpec {
   /** Expected range, for number and integer metrics; values outside are accepted and flagged. */
   min?: number
   max?: number
+  /**
+   * An alarm metric: never sampled or shed by back-pressure (docs/topics.md), whatever the
+   * type's ingest strategy. String values are treated as alarms too.
+   */
+  alarm?: boolean
 }
+
+/** What the platform does with a type's telemetry while storage lags (docs/topics.md, back-pressure). */
+export const INGEST_STRATEGIES = ['buffer', 'sample', 'shed'] as const
+export type IngestStrategy = (typeof INGEST_STRATEGIES)[number]
+
+export interface IngestPolicy {
+  /**
+   * `buffer` (default): take everything, acknowledgements wait while storage lags; `sample`: keep
+   * every `sampleEvery`th point per series while it lags; `shed`: drop whole messages while it
+   * lags, lowest `priority` first.
+   */
+  strategy: IngestStrategy
+  /** `sample` only: keep 1 point in this many per series while lagging. Default 10. */
+  sampleEvery?: number
+  /** `shed` only: 0 is shed first, 9 last. Default 5. */
+  priority?: number
+  /** Points of this type waiting for storage before its messages are refused. Default: the platform's `telemetry.highWaterPoints`. */
+  maxQueuedPoints?: number
+}
+
+export const DEFAULT_INGEST_POLICY: Readonly<IngestPolicy> = Object.freeze({ strategy: 'buffer' })
+export const DEFAULT_SAMPLE_EVERY = 10
+export const DEFAULT_SHED_PRIORITY = 5
+export const MAX_SAMPLE_EVERY = 10_000
+export const MAX_QUEUED_POINTS = 100_000_000
 
 export interface DeviceType extends RecordMeta {
   id: string
   name: string
   telemetry: TelemetrySpec[]
   defaultConfig: JsonObject
+  /** Back-pressure policy; `{strategy: 'buffer'}` unless set. */
+  ingest: IngestPolicy
 }
 
 export interface Group extends RecordMeta {
@@ -96,6 +128,8 @@ export interface NewDeviceType {
   name?: string
   telemetry?: TelemetrySpec[]
   defaultConfig?: JsonObject
+  /** Replaced whole by a patch. */
+  ingest?: IngestPolicy
 }
 export type DeviceTypePatch = Partial<Omit<NewDeviceType, 'id'>>
 
@@ -262,8 +296,49 @@ export function checkTelemetry(value: unknown, field = 'telemetry'): TelemetrySp
     if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) {
       throw new ValidationError(`${at}.min`, 'must not exceed max')
     }
+    if (s.alarm !== undefined) spec.alarm = checkBoolean(s.alarm, `${at}.alarm`)
     return spec
   })
+}
+
+function checkWhole(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `must be an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+/** An ingest policy; each tuning field belongs to one strategy, so a misplaced one is an error, not a no-op. */
+export function checkIngestPolicy(value: unknown, field = 'ingest'): IngestPolicy {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ValidationError(field, 'must be an object like {"strategy": "buffer"}')
+  }
+  const v = value as Record<string, unknown>
+  for (const key of Object.keys(v)) {
+    if (!['strategy', 'sampleEvery', 'priority', 'maxQueuedPoints'].includes(key)) {
+      throw new ValidationError(`${field}.${key}`, 'is not a field of an ingest policy')
+    }
+  }
+  if (!INGEST_STRATEGIES.includes(v.strategy as IngestStrategy)) {
+    throw new ValidationError(`${field}.strategy`, `must be one of ${INGEST_STRATEGIES.join(', ')}`)
+  }
+  const policy: IngestPolicy = { strategy: v.strategy as IngestStrategy }
+  if (v.sampleEvery !== undefined) {
+    if (policy.strategy !== 'sample') {
+      throw new ValidationError(`${field}.sampleEvery`, "applies only to the strategy 'sample'")
+    }
+    policy.sampleEvery = checkWhole(v.sampleEvery, `${field}.sampleEvery`, 2, MAX_SAMPLE_EVERY)
+  }
+  if (v.priority !== undefined) {
+    if (policy.strategy !== 'shed') {
+      throw new ValidationError(`${field}.priority`, "applies only to the strategy 'shed'")
+    }
+    policy.priority = checkWhole(v.priority, `${field}.priority`, 0, 9)
+  }
+  if (v.maxQueuedPoints !== undefined) {
+    policy.maxQueuedPoints = checkWhole(v.maxQueuedPoints, `${field}.maxQueuedPoints`, 1, MAX_QUEUED_POINTS)
+  }
+  return policy
 }
 
 export function checkBoolean(value: unknown, field: string): boolean {

@@ -10,7 +10,15 @@ import {
   checkNewDeviceType,
   checkNewGroup,
 } from './input.js'
-import type { DeviceType, DeviceTypePatch, Group, GroupPatch, NewDeviceType, NewGroup } from './model.js'
+import {
+  DEFAULT_INGEST_POLICY,
+  type DeviceType,
+  type DeviceTypePatch,
+  type Group,
+  type GroupPatch,
+  type NewDeviceType,
+  type NewGroup,
+} from './model.js'
 import type { SqliteDb } from './sqlite-db.js'
 import { type GroupRow, type TypeRow, toGroup, toType } from './sqlite-rows.js'
 
@@ -26,13 +34,14 @@ export function createDeviceType(s: SqliteDb, input: NewDeviceType): DeviceType 
     throw new AlreadyExistsError('device type', t.id)
   const now = s.timestamp()
   s.stmt(
-    `INSERT INTO device_types (id, name, telemetry, default_config, version, created_at, updated_at)
-     VALUES (?, ?, ?, ?, 1, ?, ?)`,
+    `INSERT INTO device_types (id, name, telemetry, default_config, ingest, version, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
   ).run(
     t.id,
     t.name ?? t.id,
     JSON.stringify(t.telemetry ?? []),
     JSON.stringify(t.defaultConfig ?? {}),
+    JSON.stringify(t.ingest ?? DEFAULT_INGEST_POLICY),
     now,
     now,
   )
@@ -50,12 +59,13 @@ export function updateDeviceType(
   const cur = getDeviceType(s, id)
   s.checkVersion('device type', id, cur.version, expected)
   s.stmt(
-    `UPDATE device_types SET name = ?, telemetry = ?, default_config = ?, version = version + 1, updated_at = ?
-     WHERE id = ?`,
+    `UPDATE device_types SET name = ?, telemetry = ?, default_config = ?, ingest = ?, version = version + 1,
+     updated_at = ? WHERE id = ?`,
   ).run(
     p.name ?? cur.name,
     JSON.stringify(p.telemetry ?? cur.telemetry),
     JSON.stringify(p.defaultConfig ?? cur.defaultConfig),
+    JSON.stringify(p.ingest ?? cur.ingest),
     s.timestamp(),
     id,
   )

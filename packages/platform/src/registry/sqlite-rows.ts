@@ -1,5 +1,5 @@
 /** Rows of the SQLite schema (migrations.ts) and their mapping to model records. */
-import type { Device, DeviceType, Group, JsonObject, TelemetrySpec } from './model.js'
+import type { Device, DeviceType, Group, IngestPolicy, JsonObject, TelemetrySpec } from './model.js'
 
 export interface DeviceRow {
   id: string
@@ -19,6 +19,7 @@ export interface TypeRow {
   name: string
   telemetry: string
   default_config: string
+  ingest: string
   version: number
   created_at: string
   updated_at: string
@@ -60,6 +61,7 @@ export function toType(r: TypeRow): DeviceType {
     name: r.name,
     telemetry: JSON.parse(r.telemetry) as TelemetrySpec[],
     defaultConfig: JSON.parse(r.default_config) as JsonObject,
+    ingest: JSON.parse(r.ingest) as IngestPolicy,
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

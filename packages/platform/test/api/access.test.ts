@@ -38,7 +38,12 @@ describe('API: setup, login, users, API keys, scopes', () => {
     assert.equal(wrong.json.message, nobody.json.message)
 
     const me = await f.send('GET', '/api/auth/me', { token: String(ok.json.token) })
-    assert.deepEqual(me.json, { kind: 'user', username: 'viewer', role: 'viewer', scopes: ['devices:read'] })
+    assert.deepEqual(me.json, {
+      kind: 'user',
+      username: 'viewer',
+      role: 'viewer',
+      scopes: ['devices:read', 'telemetry:read'],
+    })
 
     const out = await f.send('POST', '/api/auth/logout', { token: String(ok.json.token) })
     assert.equal(out.status, 204)

@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { TimeSeriesEngine } from '@strata/tsdb'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { pino } from 'pino'
 import type { AccessService } from '../../src/access/service.js'
@@ -13,9 +14,13 @@ import { createAccessService } from '../../src/access/sqlite-access.js'
 import { type ApiServerOptions, createApiServer } from '../../src/api/server.js'
 import type { AuditLog } from '../../src/audit/model.js'
 import { createAuditLog } from '../../src/audit/sqlite-audit.js'
+import { DeviceTokenAuth } from '../../src/auth/device-token.js'
 import type { IdentityService } from '../../src/identity/service.js'
 import { createIdentityService } from '../../src/identity/sqlite-identity.js'
 import { loadOrCreatePlatformCa } from '../../src/identity/x509/index.js'
+import { SqliteEventStore } from '../../src/ingest/event-log.js'
+import { DeliveryLedger } from '../../src/ingest/ledger.js'
+import { TelemetryPipeline } from '../../src/ingest/pipeline.js'
 import { PlatformMetrics } from '../../src/metrics.js'
 import type { RegistryRepository } from '../../src/registry/repository.js'
 import { SqliteDb } from '../../src/registry/sqlite-db.js'
@@ -83,6 +88,18 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
   const audit = createAuditLog(db)
   const identity = createIdentityService({ db, ca: await loadOrCreatePlatformCa(join(dir, 'ca')) })
   const metrics = new PlatformMetrics({ defaultMetrics: false })
+  // Telemetry (ingest and queries) on a real engine, so every route is in the OpenAPI document.
+  const engine = await TimeSeriesEngine.open(join(dir, 'tsdb'), { fsync: false, sealCheckMs: 0 })
+  const events = new SqliteEventStore(join(dir, 'events.db'), { fsync: false, pruneEveryMs: 0 })
+  const logger = pino({ level: 'silent' })
+  const telemetry = new TelemetryPipeline({
+    engine,
+    events,
+    ledger: new DeliveryLedger(),
+    logger,
+    typeOf: () => null,
+    publishError: () => {},
+  })
   const app = await createApiServer({
     registry,
     identity,
@@ -90,9 +107,12 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
     audit,
     metrics,
     health: { ready: options.ready ?? (() => true), version: 'test' },
-    logger: pino({ level: 'silent' }),
+    logger,
     bodyLimit: options.bodyLimit,
     rateLimit: options.rateLimit,
+    engine,
+    telemetry,
+    deviceTokens: new DeviceTokenAuth(identity),
   })
 
   const send = async (method: string, url: string, o: SendOptions = {}): Promise<Reply> => {
@@ -137,6 +157,9 @@ export async function createFixture(options: FixtureOptions = {}): Promise<Fixtu
     send,
     close: async () => {
       await app.close()
+      telemetry.close()
+      await events.close()
+      await engine.close()
       await access.close()
       db.close()
       await rm(dir, { recursive: true, force: true })

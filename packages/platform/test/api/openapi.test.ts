@@ -57,6 +57,13 @@ const EXPECTED = [
   'POST /api/devices/{id}/grants',
   'DELETE /api/grants/{id}',
   'GET /api/audit',
+  'POST /api/devices/{id}/telemetry',
+  'GET /api/devices/{id}/telemetry',
+  'GET /api/devices/{id}/telemetry/{metric}',
+  'GET /api/telemetry/latest',
+  'POST /api/telemetry/query',
+  'GET /api/devices/{id}/events',
+  'GET /api/telemetry/ledger',
 ]
 
 const PUBLIC = new Set([

@@ -78,6 +78,10 @@ for (let k = 0; k < LATEST_VERSION; k++) {
         assert.deepEqual(d.metadata, { serial: 'S1' })
         assert.deepEqual(d.desiredConfig, { version: 2, config: { interval: 5 } })
         assert.deepEqual((await repo.getDeviceType('thermostat')).defaultConfig, { interval: 60 })
+        // Migration 5: types from before ingest policies keep what they had, buffer.
+        assert.deepEqual((await repo.getDeviceType('thermostat')).ingest, { strategy: 'buffer' })
+        const policy = { strategy: 'shed', priority: 2 } as const
+        assert.deepEqual((await repo.updateDeviceType('thermostat', { ingest: policy }, 3)).ingest, policy)
         assert.equal((await repo.getGroup('site-a')).description, 'north')
         assert.deepEqual(await repo.getStatus('old-1'), {
           online: k >= 2,

@@ -277,6 +277,49 @@ export function repositorySuite(name: string, factory: RepositoryFactory): void 
         assert.deepEqual(await repo.listDeviceTypes(), [])
       }))
 
+    test('device types: ingest policy (default buffer, replaced whole) and alarm metrics; misfits refused', () =>
+      withRepo(factory, async (repo) => {
+        const t = await repo.createDeviceType({
+          id: 'camera',
+          telemetry: [{ metric: 'tamper', valueType: 'boolean', alarm: true }],
+        })
+        assert.deepEqual(t.ingest, { strategy: 'buffer' })
+        assert.equal(t.telemetry[0]?.alarm, true)
+        const shed = await repo.updateDeviceType(
+          'camera',
+          { ingest: { strategy: 'shed', priority: 1, maxQueuedPoints: 5000 } },
+          1,
+        )
+        assert.deepEqual(shed.ingest, { strategy: 'shed', priority: 1, maxQueuedPoints: 5000 })
+        const sample = await repo.updateDeviceType('camera', { ingest: { strategy: 'sample' } }, 2)
+        assert.deepEqual(sample.ingest, { strategy: 'sample' })
+        assert.deepEqual(await repo.getDeviceType('camera'), sample)
+        const bad: Array<[unknown, string]> = [
+          [{ strategy: 'drop' }, 'ingest.strategy'],
+          [{ strategy: 'buffer', sampleEvery: 5 }, 'ingest.sampleEvery'],
+          [{ strategy: 'sample', sampleEvery: 1.5 }, 'ingest.sampleEvery'],
+          [{ strategy: 'buffer', priority: 1 }, 'ingest.priority'],
+          [{ strategy: 'shed', priority: -1 }, 'ingest.priority'],
+          [{ strategy: 'shed', maxQueuedPoints: 0 }, 'ingest.maxQueuedPoints'],
+          [{ strategy: 'shed', extra: 1 }, 'ingest.extra'],
+          ['buffer', 'ingest'],
+        ]
+        for (const [ingest, field] of bad) {
+          await assert.rejects(
+            repo.createDeviceType({ id: 'x', ingest } as never),
+            (err: unknown) => err instanceof ValidationError && err.field === field,
+            JSON.stringify(ingest),
+          )
+        }
+        await assert.rejects(
+          repo.createDeviceType({
+            id: 'x',
+            telemetry: [{ metric: 'a', valueType: 'number', alarm: 'yes' }],
+          } as never),
+          (err: unknown) => err instanceof ValidationError && err.field === 'telemetry[0].alarm',
+        )
+      }))
+
     test('groups: CRUD; deleting one removes it from members and bumps their version', () =>
       withRepo(factory, async (repo) => {
         const g = await repo.createGroup({ id: 'site-1', name: 'Site 1', description: 'north' })
