@@ -1,6 +1,6 @@
 /**
  * The telemetry pipeline: what happens to a device's telemetry message whatever carried it (the
- * broker's ingest hook for MQTT, `POST /api/v1/ingest/...` for HTTP). A message is decoded whole
+ * broker's ingest hook for MQTT, `POST /api/devices/{id}/telemetry` for HTTP). A message is decoded whole
  * (docs/topics.md) or refused whole. Its points are checked against the device type's profile
  * (profiles.ts; misfits are stored and flagged, flags.ts), then back-pressure decides what is
  * stored: numbers go to the time-series engine, strings to the event log (event-log.ts), and the
