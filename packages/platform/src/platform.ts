@@ -9,7 +9,7 @@ import {
   MemoryStore,
 } from '@strata/broker'
 import { ReasonCode } from '@strata/protocol'
-import { TimeSeriesEngine } from '@strata/tsdb'
+import { type EngineOptions, TimeSeriesEngine } from '@strata/tsdb'
 import type { Logger } from 'pino'
 import type { AccessService } from './access/service.js'
 import { createAccessService } from './access/sqlite-access.js'
@@ -29,6 +29,7 @@ import { DeliveryLedger } from './ingest/ledger.js'
 import { createMqttIngest } from './ingest/mqtt-ingest.js'
 import { type NumericStore, TelemetryPipeline } from './ingest/pipeline.js'
 import { ProfileCache } from './ingest/profiles.js'
+import { TypeRetention } from './ingest/retention.js'
 import { type AuthTransport, PlatformMetrics } from './metrics.js'
 import { observeRegistry } from './registry/observed.js'
 import type { RegistryRepository } from './registry/repository.js'
@@ -115,6 +116,8 @@ async function prepareDataDir(config: Readonly<StrataConfig>): Promise<void> {
 export interface PlatformTestHooks {
   /** Where the pipeline writes numeric points (default: the engine itself), e.g. a slowed engine. */
   numericStore?: (engine: TimeSeriesEngine) => NumericStore
+  /** The engine's clock and check interval: retention tested without waiting days. */
+  engine?: Pick<EngineOptions, 'now' | 'sealCheckMs'>
 }
 
 export async function startPlatform(
@@ -151,13 +154,22 @@ export async function startPlatform(
   const baseRegistry = sqliteRegistryOn(db)
   // Device types compiled for the message path; kept current by the observer below.
   const profiles = new ProfileCache((id) => baseRegistry.getDeviceType(id).catch(() => null))
-  for (const type of await baseRegistry.listDeviceTypes()) profiles.set(type)
+  // Which device types keep their telemetry for how long (the engine's retention classes).
+  const retention = new TypeRetention(config.telemetry.retention)
+  for (const type of await baseRegistry.listDeviceTypes()) {
+    profiles.set(type)
+    retention.set(type.id, type)
+  }
   // A device's type, for the ledger's labels and its profile: read once, again at each connect
   // and whenever the device is updated.
   const typeCache = new Map<string, string | null>()
   const registry = observeRegistry(baseRegistry, {
     deviceUpdated: (device) => typeCache.delete(device.id),
-    deviceTypeChanged: (id, type) => (type === null ? profiles.delete(id) : profiles.set(type)),
+    deviceTypeChanged: (id, type) => {
+      if (type === null) profiles.delete(id)
+      else profiles.set(type)
+      retention.set(id, type)
+    },
     deviceRevoked: (id, why) => {
       kick((p) => p.kind === 'device' && p.deviceId === id, `device ${why}`)
       // A deleted device's session goes too: a device later created with the same id starts afresh.
@@ -169,10 +181,35 @@ export async function startPlatform(
   const audit = createAuditLog(db)
   const status = new StatusTracker({ registry: baseRegistry, logger: logger.child({ component: 'status' }) })
   await status.reset()
+  /** A device's type, for the ledger's labels, its profile and its new series' retention class. */
+  const typeOf = (deviceId: string): string | null => {
+    let type = typeCache.get(deviceId)
+    if (type === undefined) {
+      type = identity.deviceTypeOf(deviceId) ?? null
+      typeCache.set(deviceId, type)
+    }
+    return type
+  }
   const engineLog = logger.child({ component: 'tsdb' })
   const engine = await TimeSeriesEngine.open(join(config.dataDir, 'tsdb'), {
+    ...testHooks.engine,
+    retention: retention.defaultRetention(),
+    retentionClasses: retention.engineClasses(),
+    // Asked synchronously by write() for a series it has not seen: the type comes from the cache.
+    retentionClassOf: (_key, device) => retention.classOf(typeOf(device)),
+    ...(config.telemetry.archive ? { archive: { query: true } } : {}),
     onError: (err: unknown) =>
       engineLog.error({ err: (err as Error).message }, 'background seal or retention failed; retrying'),
+  })
+  // Classes in storage whose type is gone or has no retention any more follow the defaults.
+  retention.addKnown((await engine.partitions()).map((p) => p.retentionClass ?? 'default'))
+  retention.applyTo((classes) => {
+    try {
+      engine.setRetentionClasses(classes)
+    } catch (err) {
+      // Only after stop() (a type changed while shutting down): the next start applies it.
+      engineLog.warn({ err: (err as Error).message }, 'retention classes not updated')
+    }
   })
   const ledger = new DeliveryLedger()
   const eventsLog = logger.child({ component: 'events' })
@@ -247,14 +284,7 @@ export async function startPlatform(
     flags,
     backPressure: config.telemetry,
     logger: logger.child({ component: 'ingest' }),
-    typeOf: (deviceId) => {
-      let type = typeCache.get(deviceId)
-      if (type === undefined) {
-        type = identity.deviceTypeOf(deviceId) ?? null
-        typeCache.set(deviceId, type)
-      }
-      return type
-    },
+    typeOf,
     publishError,
   })
   metrics.observeTelemetry(() => telemetry.state())

@@ -54,6 +54,18 @@ describe('strata management commands: local checks', () => {
       [['apikey', 'create', '--name', 'x', '--scope', 'devices:read', '--expires', 'soon'], /ISO 8601/],
       [['user', 'create', 'alice'], /required option '--role <role>' not specified/],
       [['provision', 'template', 'create', 't1', '--max', '-1'], /--max <n>' argument '-1' is invalid/],
+      [
+        ['type', 'create', 't1', '--raw-days', '0'],
+        /--raw-days <n>' argument '0' is invalid.*from 1 to 36500/,
+      ],
+      [
+        ['type', 'update', 't1', '--hour-days', '157680000'],
+        /--hour-days <n>' argument '157680000' is invalid/,
+      ],
+      [
+        ['type', 'update', 't1', '--raw-days', '7', '--default-retention'],
+        /--default-retention clears the retention: give it without --raw-days/,
+      ],
     ]
     for (const [args, pattern] of cases)
       assertOneLineError(await runStrata([...args, ...url, ...KEY]), 2, pattern)

@@ -116,6 +116,23 @@ describe('strata management commands against a running platform', () => {
     assert.equal(after.status.online, false)
   })
 
+  test('type create and update set the retention (whole); --default-retention clears it', async () => {
+    const created = JSON.parse(
+      ok(await strata(['type', 'create', 'meter', '--raw-days', '7', '--hour-days', '1825', '--json']))
+        .stdout,
+    ) as { retention: unknown }
+    assert.deepEqual(created.retention, { rawDays: 7, hourDays: 1825 })
+    const shown = ok(await strata(['type', 'show', 'meter'])).stdout
+    assert.match(shown, /retention:\s+raw 7 d, 1-hour 1825 d \(others: platform default\)/)
+    const updated = JSON.parse(
+      ok(await strata(['type', 'update', 'meter', '--minute-days', '90', '--json'])).stdout,
+    ) as { retention: unknown; ingest: unknown }
+    assert.deepEqual(updated.retention, { minuteDays: 90 })
+    assert.match(ok(await strata(['type', 'list'])).stdout, /RETENTION[\s\S]*meter.*-\/90d\/-/)
+    const cleared = ok(await strata(['type', 'update', 'meter', '--default-retention'])).stdout
+    assert.match(cleared, /retention:\s+platform default/)
+  })
+
   test('token create prints the token once, with a warning', async () => {
     const result = ok(await strata(['device', 'token', 'create', 'sensor-02', '--label', 'lab']))
     assert.match(result.stdout, /^sdt_[0-9a-f]{16}_\S+\n$/)

@@ -46,6 +46,27 @@ describe('configuration', () => {
     ['bad log level', { logLevel: 'loud' }, /logLevel must be one of/],
     ['limit out of range', { 'limits.maxInflight': '0' }, /limits\.maxInflight must be an integer from 1/],
     ['unknown limit', { 'limits.maxUnicorns': '1' }, /unknown setting "limits\.maxUnicorns"/],
+    [
+      'retention out of range',
+      { 'telemetry.retention.rawDays': '0' },
+      /telemetry\.retention\.rawDays must be an integer from 1 to 36500, got "0"/,
+    ],
+    [
+      'retention in the wrong unit',
+      { 'telemetry.retention.hourDays': '157680000000' },
+      /telemetry\.retention\.hourDays must be an integer from 1 to 36500/,
+    ],
+    [
+      'unknown retention field',
+      { 'telemetry.retention.rawMs': '1' },
+      /unknown setting "telemetry\.retention\.rawMs" \(known: rawDays, minuteDays, hourDays\)/,
+    ],
+    [
+      'retention not an object',
+      { 'telemetry.retention': '7' },
+      /telemetry\.retention must be an object like/,
+    ],
+    ['bad archive switch', { 'telemetry.archive': 'maybe' }, /telemetry\.archive must be true or false/],
   ]
   for (const [name, flags, message] of bad) {
     test(`rejects ${name} with a message naming the setting`, async () => {
@@ -58,6 +79,31 @@ describe('configuration', () => {
       })
     })
   }
+
+  test('telemetry retention: keep everything by default, archive on; file values merge with flags, null removes', async () => {
+    const defaults = await loadConfig({ env: {} })
+    assert.deepEqual(defaults.telemetry.retention, {})
+    assert.equal(defaults.telemetry.archive, true)
+    const dir = await tempDir()
+    const file = join(dir, 'strata.json')
+    const recommended = { rawDays: 7, minuteDays: 90, hourDays: 1825 }
+    await writeFile(file, JSON.stringify({ telemetry: { retention: recommended, archive: false } }))
+    const fromFile = await loadConfig({ configFile: file, env: {} })
+    assert.deepEqual(fromFile.telemetry.retention, recommended)
+    assert.equal(fromFile.telemetry.archive, false)
+    assert.ok(Object.isFrozen(fromFile.telemetry.retention))
+    const merged = await loadConfig({
+      configFile: file,
+      env: {},
+      flags: { 'telemetry.retention.rawDays': '30', 'telemetry.retention.hourDays': 'off' },
+    })
+    assert.deepEqual(merged.telemetry.retention, { rawDays: 30, minuteDays: 90 })
+    await writeFile(file, JSON.stringify({ telemetry: { retention: { minuteDays: null, rawDays: 1.5 } } }))
+    await assert.rejects(
+      loadConfig({ configFile: file, env: {} }),
+      /strata\.json: telemetry\.retention\.rawDays must be an integer from 1 to 36500, got 1\.5/,
+    )
+  })
 
   test('rejects unknown keys and invalid JSON in the config file, naming the file', async () => {
     const dir = await tempDir()

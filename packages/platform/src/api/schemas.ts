@@ -14,6 +14,7 @@ import {
   INGEST_STRATEGIES,
   MAX_NAME,
   MAX_QUEUED_POINTS,
+  MAX_RETENTION_DAYS,
   MAX_SAMPLE_EVERY,
   VALUE_TYPES,
 } from '../registry/model.js'
@@ -141,12 +142,34 @@ const IngestPolicySchema = Type.Object(
   { ...strict, description: 'back-pressure policy (docs/topics.md)' },
 )
 
+const retentionDays = (what: string) =>
+  Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_RETENTION_DAYS,
+      description: `days ${what} are kept; default the platform's telemetry.retention`,
+    }),
+  )
+const RetentionSchema = Type.Object(
+  {
+    rawDays: retentionDays('raw points'),
+    minuteDays: retentionDays('1-minute rollups'),
+    hourDays: retentionDays('1-hour rollups'),
+  },
+  {
+    ...strict,
+    description:
+      'retention per resolution, dropped by whole days, months and years; applies to series created after it is set (docs/registry.md)',
+  },
+)
+
 export const DeviceTypeSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   telemetry: Type.Array(TelemetrySpecSchema),
   defaultConfig: JsonObjectSchema,
   ingest: IngestPolicySchema,
+  retention: Nullable(RetentionSchema),
   ...Meta,
 })
 const deviceTypeFields = {
@@ -154,6 +177,7 @@ const deviceTypeFields = {
   telemetry: Type.Optional(Type.Array(TelemetrySpecSchema, { maxItems: 1000 })),
   defaultConfig: Type.Optional(JsonObjectSchema),
   ingest: Type.Optional(IngestPolicySchema),
+  retention: Type.Optional(Nullable(RetentionSchema)),
 }
 export const NewDeviceTypeBody = Type.Object({ id: Id, ...deviceTypeFields }, strict)
 export const DeviceTypePatchBody = Type.Object(deviceTypeFields, strict)

@@ -7,12 +7,15 @@ import { InvalidArgumentError, Option } from 'commander'
 import { ConfigError } from '../errors.js'
 import {
   checkIngestPolicy,
+  checkRetention,
   DEFAULT_SAMPLE_EVERY,
   DEFAULT_SHED_PRIORITY,
   type DeviceType,
   type Group,
   INGEST_STRATEGIES,
   type IngestPolicy,
+  MAX_RETENTION_DAYS,
+  type RetentionDays,
 } from '../registry/model.js'
 import { listAll, seg } from './api-client.js'
 import { handled } from './exit.js'
@@ -166,6 +169,60 @@ function ingestText(p: IngestPolicy | undefined): string {
   return parts.join(', ')
 }
 
+interface RetentionFlags {
+  rawDays?: number
+  minuteDays?: number
+  hourDays?: number
+  defaultRetention?: boolean
+}
+
+/** `--raw-days`, `--minute-days`, `--hour-days` on `type create` (and `--default-retention` on update). */
+function retentionOptions(cmd: Command): Command {
+  const days = `1 to ${MAX_RETENTION_DAYS}`
+  const parse = (value: string): number => {
+    if (!/^\d{1,9}$/.test(value) || Number(value) < 1 || Number(value) > MAX_RETENTION_DAYS)
+      throw new InvalidArgumentError(`Expected a whole number of days from ${days}.`)
+    return Number(value)
+  }
+  return cmd
+    .option('--raw-days <n>', `keep raw points this many days (${days})`, parse)
+    .option('--minute-days <n>', `keep 1-minute rollups this many days (${days})`, parse)
+    .option('--hour-days <n>', `keep 1-hour rollups this many days (${days})`, parse)
+}
+
+/** The retention the flags describe (set whole), checked with the registry's rules; undefined: unchanged. */
+function retentionOf(flags: RetentionFlags): RetentionDays | null | undefined {
+  const given = {
+    ...(flags.rawDays === undefined ? {} : { rawDays: flags.rawDays }),
+    ...(flags.minuteDays === undefined ? {} : { minuteDays: flags.minuteDays }),
+    ...(flags.hourDays === undefined ? {} : { hourDays: flags.hourDays }),
+  }
+  const any = Object.keys(given).length > 0
+  if (flags.defaultRetention) {
+    if (any)
+      throw new ConfigError(
+        '--default-retention clears the retention: give it without --raw-days, --minute-days or --hour-days',
+      )
+    return null
+  }
+  return any ? checkRetention(given) : undefined
+}
+
+function retentionText(r: RetentionDays | null | undefined): string {
+  if (r === null || r === undefined) return 'platform default'
+  const parts: string[] = []
+  if (r.rawDays !== undefined) parts.push(`raw ${r.rawDays} d`)
+  if (r.minuteDays !== undefined) parts.push(`1-minute ${r.minuteDays} d`)
+  if (r.hourDays !== undefined) parts.push(`1-hour ${r.hourDays} d`)
+  return `${parts.join(', ')} (others: platform default)`
+}
+
+/** Short form for the table: `7d/90d/1825d` (raw/1m/1h), '-' where the platform default applies. */
+function retentionCell(r: RetentionDays | null | undefined): string {
+  if (r === null || r === undefined) return 'default'
+  return [r.rawDays, r.minuteDays, r.hourDays].map((d) => (d === undefined ? '-' : `${d}d`)).join('/')
+}
+
 const typeFields = (t: DeviceType): Array<[string, string | number | null]> => [
   ['id', t.id],
   ['name', t.name],
@@ -176,6 +233,7 @@ const typeFields = (t: DeviceType): Array<[string, string | number | null]> => [
       .join(', '),
   ],
   ['ingest', ingestText(t.ingest)],
+  ['retention', retentionText(t.retention)],
   ['version', t.version],
   ['created', t.createdAt],
   ['updated', t.updatedAt],
@@ -189,16 +247,21 @@ export function typeCommand(program: Command): Command {
       noun: 'device type',
       path: '/api/device-types',
       example: 'thermometer',
-      createOptions: ingestOptions,
+      createOptions: (c) => retentionOptions(ingestOptions(c)),
       createBody: (flags) => {
         const ingest = ingestOf(flags as IngestFlags)
-        return ingest === undefined ? {} : { ingest }
+        const retention = retentionOf(flags as RetentionFlags)
+        return {
+          ...(ingest === undefined ? {} : { ingest }),
+          ...(retention === undefined ? {} : { retention }),
+        }
       },
       columns: [
         ['ID', (t) => t.id],
         ['NAME', (t) => t.name],
         ['METRICS', (t) => t.telemetry.map((m) => m.metric).join(',')],
         ['INGEST', (t) => ingestText(t.ingest)],
+        ['RETENTION', (t) => retentionCell(t.retention)],
         ['UPDATED', (t) => t.updatedAt],
       ],
       fields: typeFields,
@@ -207,25 +270,34 @@ export function typeCommand(program: Command): Command {
   )
   examples(
     remote(
-      ingestOptions(
-        cmd
-          .command('update')
-          .description(
-            'change a device type: only the fields given change; --strategy sets the ingest policy whole',
-          )
-          .argument('<id>')
-          .option('--name <name>', 'display name'),
-      ),
+      retentionOptions(
+        ingestOptions(
+          cmd
+            .command('update')
+            .description(
+              'change a device type: only the fields given change; --strategy sets the ingest policy whole, and the retention flags the retention whole (for series created from then on)',
+            )
+            .argument('<id>')
+            .option('--name <name>', 'display name'),
+        ),
+      ).option('--default-retention', "clear the type's retention: its devices follow telemetry.retention"),
     ),
     [
       'strata type update thermometer --strategy sample --sample-every 20',
       'strata type update camera --strategy shed --priority 1 --max-queued-points 50000',
       'strata type update thermometer --strategy buffer',
+      'strata type update thermometer --raw-days 7 --minute-days 90 --hour-days 1825',
+      'strata type update thermometer --default-retention',
     ],
   ).action(
-    handled(async (id: string, flags: RemoteFlags & IngestFlags & { name?: string }) => {
+    handled(async (id: string, flags: RemoteFlags & IngestFlags & RetentionFlags & { name?: string }) => {
       const ingest = ingestOf(flags)
-      const patch = { name: flags.name, ...(ingest === undefined ? {} : { ingest }) }
+      const retention = retentionOf(flags)
+      const patch = {
+        name: flags.name,
+        ...(ingest === undefined ? {} : { ingest }),
+        ...(retention === undefined ? {} : { retention }),
+      }
       const updated = await clientOf(flags).patch<DeviceType>(`/api/device-types/${seg(id)}`, patch)
       if (flags.json) printJson(updated)
       else printFields(typeFields(updated))

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import type { BrokerLimits } from '@strata/broker'
 import { ConfigError } from '../errors.js'
+import { MAX_RETENTION_DAYS, RETENTION_FIELDS, type RetentionDays } from '../registry/model.js'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -54,7 +55,17 @@ export interface TelemetryConfig {
   eventRetentionDays: number
   /** At most this many string events are kept (the oldest go first). Default 10,000,000. */
   maxEvents: number
+  /**
+   * Days each resolution of numeric telemetry is kept, for devices whose type sets no retention
+   * of its own (and for the resolutions a type leaves out). Default `{}`: keep everything, so
+   * an upgrade never deletes data nobody asked to delete (docs/configuration.md).
+   */
+  retention: RetentionDays
+  /** Export raw days to Parquet under <dataDir>/tsdb/archive before retention drops them, and read them back. Default true. */
+  archive: boolean
 }
+
+type TelemetryNumber = Exclude<keyof TelemetryConfig, 'retention' | 'archive'>
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StrataConfig {
   const dataDir = env.STRATA_DATA || './data'
@@ -73,7 +84,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): StrataConfi
     tls: { requireClientCert: false },
     sysInterval: 10,
     limits: {},
-    telemetry: { ...TELEMETRY_DEFAULTS },
+    telemetry: { ...TELEMETRY_DEFAULTS, retention: {} },
   }
 }
 
@@ -82,9 +93,11 @@ export const TELEMETRY_DEFAULTS: Readonly<TelemetryConfig> = Object.freeze({
   lagLatencyMs: 2_000,
   eventRetentionDays: 30,
   maxEvents: 10_000_000,
+  retention: Object.freeze({}),
+  archive: true,
 })
 
-const TELEMETRY_RANGES: Record<keyof TelemetryConfig, [min: number, max: number]> = {
+const TELEMETRY_RANGES: Record<TelemetryNumber, [min: number, max: number]> = {
   highWaterPoints: [100, 1_000_000_000],
   lagLatencyMs: [0, 3_600_000],
   eventRetentionDays: [1, 36_500],
@@ -166,6 +179,27 @@ function checkKeys(obj: Obj, allowed: readonly string[], path: string, source: s
 }
 
 /**
+ * `telemetry.retention` merged onto what earlier layers set: a field given replaces that field,
+ * and null removes it (keep that resolution for good), so a flag can undo a file's setting.
+ */
+function retention(base: RetentionDays, value: unknown, source: string): RetentionDays {
+  const path = 'telemetry.retention'
+  if (!isObject(value)) {
+    throw new ConfigError(
+      `${source}: ${path} must be an object like {"rawDays": 7, "minuteDays": 90, "hourDays": 1825}, got ${JSON.stringify(value)}`,
+    )
+  }
+  checkKeys(value, RETENTION_FIELDS, path, source)
+  const out: RetentionDays = { ...base }
+  for (const [name, v] of Object.entries(value)) {
+    const field = name as keyof RetentionDays
+    if (v === null || v === 'off') delete out[field]
+    else out[field] = integer(v, `${source}: ${path}.${name}`, 1, MAX_RETENTION_DAYS)
+  }
+  return out
+}
+
+/**
  * Applies a partial configuration (a parsed file, or values gathered from the
  * environment or flags) onto `base`, validating every value. Unknown keys are
  * errors: a misspelt setting silently ignored is how a broker ends up open.
@@ -236,10 +270,15 @@ export function applyConfig(base: StrataConfig, input: unknown, source: string):
       }
       case 'telemetry': {
         if (!isObject(value)) throw new ConfigError(`${at(key)} must be an object`)
-        checkKeys(value, Object.keys(TELEMETRY_RANGES), key, source)
+        checkKeys(value, [...Object.keys(TELEMETRY_RANGES), 'retention', 'archive'], key, source)
         for (const [name, v] of Object.entries(value)) {
-          const [min, max] = TELEMETRY_RANGES[name as keyof TelemetryConfig]
-          out.telemetry[name as keyof TelemetryConfig] = integer(v, at(`telemetry.${name}`), min, max)
+          if (name === 'archive') out.telemetry.archive = boolean(v, at('telemetry.archive'))
+          else if (name === 'retention')
+            out.telemetry.retention = retention(out.telemetry.retention, v, source)
+          else {
+            const [min, max] = TELEMETRY_RANGES[name as TelemetryNumber]
+            out.telemetry[name as TelemetryNumber] = integer(v, at(`telemetry.${name}`), min, max)
+          }
         }
         break
       }

@@ -317,6 +317,7 @@ export class TelemetryQueries {
     await this.#registry.getDevice(query.deviceId, options)
     const engine = this.#engine
     const device = query.deviceId
+    this.#checkAvailable([seriesKey(device, metric)], range, bucketMs, fn)
     async function* read(): AsyncGenerator<SeriesBatch> {
       const key = seriesKey(device, metric)
       for await (const b of engine.aggregate([key], range.from, range.to, bucketMs, fn, options)) {
@@ -356,6 +357,12 @@ export class TelemetryQueries {
     const per = this.#checkBuckets(range, bucketMs)
     const devices = await this.#select(query.selector, options)
     const engine = this.#engine
+    this.#checkAvailable(
+      devices.flatMap((d) => metrics.map((m) => seriesKey(d.id, m))),
+      range,
+      bucketMs,
+      fn,
+    )
     if (tag === undefined) {
       this.#checkCells(devices.length * metrics.length * per)
       const keys: string[] = []
@@ -465,6 +472,21 @@ export class TelemetryQueries {
         'bucket',
         `the answer could hold ${cells} buckets (series × buckets); at most ${this.limits.maxCells}: select fewer devices or metrics, or use a larger bucket`,
       )
+  }
+
+  /**
+   * Where retention dropped the raw points (and no archive is read), the engine refuses a bucket
+   * finer than the rollups left (a RangeError when the read is set up, before any batch): a 400
+   * naming `bucket`, checked before the answer starts streaming rather than a failed stream.
+   */
+  #checkAvailable(keys: string[], range: TimeRange, bucketMs: number, fn: AggregateFunction): void {
+    try {
+      // Not iterated: setting the read up runs the engine's checks.
+      this.#engine.aggregate(keys, range.from, range.to, bucketMs, fn)
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err
+      throw unsupported('bucket', `${err.message}; ask for whole minutes or hours over that range`)
+    }
   }
 
   async #select(selector: string | undefined, options: QueryCallOptions): Promise<Device[]> {

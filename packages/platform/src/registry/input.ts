@@ -11,6 +11,7 @@ import {
   checkIngestPolicy,
   checkJsonObject,
   checkName,
+  checkRetention,
   checkTags,
   checkTelemetry,
   type DevicePatch,
@@ -54,6 +55,7 @@ export function checkDeviceTypePatch(value: unknown, field = 'deviceType'): Devi
   if (v.telemetry !== undefined) out.telemetry = checkTelemetry(v.telemetry)
   if (v.defaultConfig !== undefined) out.defaultConfig = checkJsonObject(v.defaultConfig, 'defaultConfig')
   if (v.ingest !== undefined) out.ingest = checkIngestPolicy(v.ingest)
+  if (v.retention !== undefined) out.retention = checkRetention(v.retention)
   return out
 }
 

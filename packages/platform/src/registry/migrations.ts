@@ -212,6 +212,15 @@ export const MIGRATIONS: readonly Migration[] = [
       db.exec(`ALTER TABLE device_types ADD COLUMN ingest TEXT NOT NULL DEFAULT '{"strategy":"buffer"}'`)
     },
   },
+  {
+    version: 6,
+    name: 'device type retention',
+    up(db) {
+      // JSON {rawDays?, minuteDays?, hourDays?}, or NULL: the platform's telemetry.retention.
+      // Existing types get NULL, so an upgrade drops nothing it did not drop before.
+      db.exec('ALTER TABLE device_types ADD COLUMN retention TEXT')
+    },
+  },
 ]
 
 export const LATEST_VERSION = MIGRATIONS.length

@@ -91,6 +91,22 @@ export const DEFAULT_SHED_PRIORITY = 5
 export const MAX_SAMPLE_EVERY = 10_000
 export const MAX_QUEUED_POINTS = 100_000_000
 
+/**
+ * How long telemetry is kept per resolution, in days (docs/registry.md): raw points, 1-minute
+ * and 1-hour rollups. A resolution not set follows the platform's `telemetry.retention`. Each
+ * is independent: a finer resolution may be kept longer than a coarser one (aggregates then
+ * read it instead).
+ */
+export interface RetentionDays {
+  rawDays?: number
+  minuteDays?: number
+  hourDays?: number
+}
+
+export const RETENTION_FIELDS = ['rawDays', 'minuteDays', 'hourDays'] as const
+/** 100 years: a bound that catches a unit mistake (ms or seconds for days), not a policy. */
+export const MAX_RETENTION_DAYS = 36_500
+
 export interface DeviceType extends RecordMeta {
   id: string
   name: string
@@ -98,6 +114,8 @@ export interface DeviceType extends RecordMeta {
   defaultConfig: JsonObject
   /** Back-pressure policy; `{strategy: 'buffer'}` unless set. */
   ingest: IngestPolicy
+  /** Retention of its devices' telemetry; null: the platform's `telemetry.retention`. */
+  retention: RetentionDays | null
 }
 
 export interface Group extends RecordMeta {
@@ -130,6 +148,8 @@ export interface NewDeviceType {
   defaultConfig?: JsonObject
   /** Replaced whole by a patch. */
   ingest?: IngestPolicy
+  /** Replaced whole by a patch; null (or `{}`) returns to the platform's defaults. */
+  retention?: RetentionDays | null
 }
 export type DeviceTypePatch = Partial<Omit<NewDeviceType, 'id'>>
 
@@ -339,6 +359,30 @@ export function checkIngestPolicy(value: unknown, field = 'ingest'): IngestPolic
     policy.maxQueuedPoints = checkWhole(v.maxQueuedPoints, `${field}.maxQueuedPoints`, 1, MAX_QUEUED_POINTS)
   }
   return policy
+}
+
+/** A retention (null or `{}` for none: the platform's defaults); unknown fields are errors, never no-ops. */
+export function checkRetention(value: unknown, field = 'retention'): RetentionDays | null {
+  if (value === null) return null
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(
+      field,
+      'must be an object like {"rawDays": 7, "minuteDays": 90, "hourDays": 1825}, or null',
+    )
+  }
+  const v = value as Record<string, unknown>
+  const out: RetentionDays = {}
+  for (const [key, days] of Object.entries(v)) {
+    if (!(RETENTION_FIELDS as readonly string[]).includes(key)) {
+      throw new ValidationError(
+        `${field}.${key}`,
+        `is not a field of a retention (${RETENTION_FIELDS.join(', ')})`,
+      )
+    }
+    if (days === undefined) continue
+    out[key as keyof RetentionDays] = checkWhole(days, `${field}.${key}`, 1, MAX_RETENTION_DAYS)
+  }
+  return Object.keys(out).length === 0 ? null : out
 }
 
 export function checkBoolean(value: unknown, field: string): boolean {

@@ -18,6 +18,7 @@ import {
   type GroupPatch,
   type NewDeviceType,
   type NewGroup,
+  type RetentionDays,
 } from './model.js'
 import type { SqliteDb } from './sqlite-db.js'
 import { type GroupRow, type TypeRow, toGroup, toType } from './sqlite-rows.js'
@@ -34,14 +35,15 @@ export function createDeviceType(s: SqliteDb, input: NewDeviceType): DeviceType 
     throw new AlreadyExistsError('device type', t.id)
   const now = s.timestamp()
   s.stmt(
-    `INSERT INTO device_types (id, name, telemetry, default_config, ingest, version, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+    `INSERT INTO device_types (id, name, telemetry, default_config, ingest, retention, version, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)`,
   ).run(
     t.id,
     t.name ?? t.id,
     JSON.stringify(t.telemetry ?? []),
     JSON.stringify(t.defaultConfig ?? {}),
     JSON.stringify(t.ingest ?? DEFAULT_INGEST_POLICY),
+    retentionJson(t.retention ?? null),
     now,
     now,
   )
@@ -59,18 +61,21 @@ export function updateDeviceType(
   const cur = getDeviceType(s, id)
   s.checkVersion('device type', id, cur.version, expected)
   s.stmt(
-    `UPDATE device_types SET name = ?, telemetry = ?, default_config = ?, ingest = ?, version = version + 1,
-     updated_at = ? WHERE id = ?`,
+    `UPDATE device_types SET name = ?, telemetry = ?, default_config = ?, ingest = ?, retention = ?,
+     version = version + 1, updated_at = ? WHERE id = ?`,
   ).run(
     p.name ?? cur.name,
     JSON.stringify(p.telemetry ?? cur.telemetry),
     JSON.stringify(p.defaultConfig ?? cur.defaultConfig),
     JSON.stringify(p.ingest ?? cur.ingest),
+    retentionJson(p.retention === undefined ? cur.retention : p.retention),
     s.timestamp(),
     id,
   )
   return getDeviceType(s, id)
 }
+
+const retentionJson = (r: RetentionDays | null): string | null => (r === null ? null : JSON.stringify(r))
 
 export function deleteDeviceType(s: SqliteDb, id: string, expectedVersion: number | undefined): void {
   const cur = getDeviceType(s, id)

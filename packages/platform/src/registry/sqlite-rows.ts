@@ -1,5 +1,13 @@
 /** Rows of the SQLite schema (migrations.ts) and their mapping to model records. */
-import type { Device, DeviceType, Group, IngestPolicy, JsonObject, TelemetrySpec } from './model.js'
+import type {
+  Device,
+  DeviceType,
+  Group,
+  IngestPolicy,
+  JsonObject,
+  RetentionDays,
+  TelemetrySpec,
+} from './model.js'
 
 export interface DeviceRow {
   id: string
@@ -20,6 +28,8 @@ export interface TypeRow {
   telemetry: string
   default_config: string
   ingest: string
+  /** JSON, or NULL for the platform's defaults (migration 6). */
+  retention: string | null
   version: number
   created_at: string
   updated_at: string
@@ -62,6 +72,7 @@ export function toType(r: TypeRow): DeviceType {
     telemetry: JSON.parse(r.telemetry) as TelemetrySpec[],
     defaultConfig: JSON.parse(r.default_config) as JsonObject,
     ingest: JSON.parse(r.ingest) as IngestPolicy,
+    retention: r.retention === null ? null : (JSON.parse(r.retention) as RetentionDays),
     version: r.version,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

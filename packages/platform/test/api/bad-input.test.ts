@@ -271,6 +271,28 @@ describe('API: bad input on every operation', () => {
     })
     assert.equal(nested.status, 400)
     assert.equal(nested.json.field, 'body.telemetry.0.valueType')
+    // A device type's retention: each resolution 1 to 36,500 whole days, no other field.
+    const retention: Array<[unknown, string, RegExp]> = [
+      [{ rawDays: 0 }, 'body.retention.rawDays', />= 1/],
+      [{ minuteDays: 36_501 }, 'body.retention.minuteDays', /<= 36500/],
+      [{ hourDays: 1.5 }, 'body.retention.hourDays', /integer/],
+      [{ rawMs: 86_400_000 }, 'body.retention.rawMs', /not a known field/],
+      ['7d', 'body.retention', /object/],
+    ]
+    for (const [value, field, message] of retention) {
+      for (const [method, path] of [
+        ['POST', '/api/device-types'],
+        ['PATCH', '/api/device-types/kept'],
+      ] as const) {
+        const r = await f.send(method, path, {
+          token: f.tokens.admin,
+          body: method === 'POST' ? { id: 'kept', retention: value } : { retention: value },
+        })
+        assert.equal(r.status, 400, `${method} ${JSON.stringify(value)}`)
+        assert.equal(r.json.field, field)
+        assert.match(String(r.json.message), message)
+      }
+    }
   })
 
   test('still serves normally after all of that', async () => {

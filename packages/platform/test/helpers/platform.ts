@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises'
 import pino from 'pino'
 import { loadConfig } from '../../src/config/load.js'
-import { type RunningPlatform, startPlatform } from '../../src/platform.js'
+import { type PlatformTestHooks, type RunningPlatform, startPlatform } from '../../src/platform.js'
 import { tempDir } from './strata-process.js'
 
 export const silentLogger = pino({ level: 'silent' })
@@ -18,7 +18,10 @@ export interface TestPlatform extends RunningPlatform {
   close(): Promise<void>
 }
 
-export async function startTestPlatform(settings: Record<string, unknown> = {}): Promise<TestPlatform> {
+export async function startTestPlatform(
+  settings: Record<string, unknown> = {},
+  hooks: PlatformTestHooks = {},
+): Promise<TestPlatform> {
   const dataDir = await tempDir('strata-platform-')
   const config = await loadConfig({
     env: {},
@@ -34,7 +37,7 @@ export async function startTestPlatform(settings: Record<string, unknown> = {}):
       ...settings,
     },
   })
-  const platform = await startPlatform(config, silentLogger)
+  const platform = await startPlatform(config, silentLogger, hooks)
   return {
     ...platform,
     dataDir,

@@ -269,3 +269,53 @@ describe('TelemetryQueries', () => {
     })
   })
 })
+
+describe('TelemetryQueries after retention', () => {
+  test('a bucket finer than the rollups retention left (no archive) is a 400 naming bucket, before streaming', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'strata-query-retention-'))
+    const engine = await TimeSeriesEngine.open(join(dir, 'tsdb'), { fsync: false, sealCheckMs: 0 })
+    const db = new SqliteDb(join(dir, 'registry.db'), () => new Date(NOW))
+    try {
+      const registry = sqliteRegistryOn(db)
+      await registry.createDevice({ id: 'old', tags: { site: 'a' } })
+      const day = Math.floor(NOW / 86_400_000) * 86_400_000 - 3 * 86_400_000
+      const points: EnginePoint[] = Array.from({ length: 240 }, (_, i) => ({
+        series: 'old/t',
+        ts: day + i * 15_000,
+        value: i,
+      }))
+      await engine.write(points)
+      await engine.flush()
+      await engine.dropBefore(day + 86_400_000, 'raw')
+      const q = new TelemetryQueries({ engine, registry, now: () => NOW })
+      const range = { from: day, to: day + H }
+      const refused = (err: QueryError) =>
+        err.code === 'STRATA_QUERY_UNSUPPORTED' &&
+        err.field === 'bucket' &&
+        /multiple of 60000/.test(err.message)
+      await assert.rejects(q.aggregate({ deviceId: 'old', metric: 't', ...range, bucket: '30s' }), refused)
+      await assert.rejects(q.fleet({ metrics: ['t'], ...range, bucket: '30s' }), refused)
+      await assert.rejects(
+        q.fleet({ metrics: ['t'], ...range, bucket: '30s', groupBy: { tag: 'site' } }),
+        refused,
+      )
+      // Whole minutes answer from the 1-minute rollups.
+      let n = 0
+      for await (const b of await q.aggregate({
+        deviceId: 'old',
+        metric: 't',
+        ...range,
+        bucket: '1m',
+        fn: 'count',
+      })) {
+        assert.ok((b as SeriesBatch).values.every((v) => v === 4))
+        n += b.timestamps.length
+      }
+      assert.equal(n, 60)
+    } finally {
+      await engine.close()
+      db.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -34,8 +34,16 @@ function writeOldData(db: Database.Database, k: number): void {
   if (k < 1) return
   const now = '2025-01-01T00:00:00.000Z'
   db.prepare(
-    `INSERT INTO device_types VALUES ('thermostat', 'Thermostat', '[{"metric":"temp","valueType":"number"}]', '{"interval":60}', 3, ?, ?)`,
+    `INSERT INTO device_types (id, name, telemetry, default_config, version, created_at, updated_at)
+     VALUES ('thermostat', 'Thermostat', '[{"metric":"temp","valueType":"number"}]', '{"interval":60}', 3, ?, ?)`,
   ).run(now, now)
+  // From version 5 on, releases wrote each type's ingest policy.
+  if (k >= 5) {
+    db.prepare(
+      `INSERT INTO device_types (id, name, telemetry, default_config, ingest, version, created_at, updated_at)
+       VALUES ('camera', 'Camera', '[]', '{}', '{"strategy":"shed","priority":1}', 1, ?, ?)`,
+    ).run(now, now)
+  }
   db.prepare(`INSERT INTO groups VALUES ('site-a', 'Site A', 'north', 1, ?, ?)`).run(now, now)
   const device = db.prepare(
     `INSERT INTO devices (id, name, type_id, metadata, enabled, firmware_version, desired_config, desired_config_version, version, created_at, updated_at)
@@ -82,6 +90,18 @@ for (let k = 0; k < LATEST_VERSION; k++) {
         assert.deepEqual((await repo.getDeviceType('thermostat')).ingest, { strategy: 'buffer' })
         const policy = { strategy: 'shed', priority: 2 } as const
         assert.deepEqual((await repo.updateDeviceType('thermostat', { ingest: policy }, 3)).ingest, policy)
+        // Migration 6: types from before retention follow the platform's defaults (null), so
+        // an upgrade drops nothing it did not drop before; a retention can be set afterwards.
+        assert.equal((await repo.getDeviceType('thermostat')).retention, null)
+        const days = { rawDays: 7, hourDays: 1825 }
+        const kept = await repo.updateDeviceType('thermostat', { retention: days }, 4)
+        assert.deepEqual(kept.retention, days)
+        assert.deepEqual(kept.ingest, policy, 'the other fields stay')
+        if (k >= 5) {
+          const camera = await repo.getDeviceType('camera')
+          assert.deepEqual(camera.ingest, { strategy: 'shed', priority: 1 })
+          assert.equal(camera.retention, null)
+        }
         assert.equal((await repo.getGroup('site-a')).description, 'north')
         assert.deepEqual(await repo.getStatus('old-1'), {
           online: k >= 2,

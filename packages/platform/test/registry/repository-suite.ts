@@ -320,6 +320,37 @@ export function repositorySuite(name: string, factory: RepositoryFactory): void 
         )
       }))
 
+    test('device types: retention (null by default, replaced whole, null or {} clears); bad values name the field', () =>
+      withRepo(factory, async (repo) => {
+        const t = await repo.createDeviceType({ id: 'meter', retention: { rawDays: 7 } })
+        assert.deepEqual(t.retention, { rawDays: 7 })
+        assert.equal((await repo.createDeviceType({ id: 'plain' })).retention, null)
+        // A finer resolution may outlive a coarser one: each is dropped on its own.
+        const all = { rawDays: 400, minuteDays: 90, hourDays: 36_500 }
+        assert.deepEqual((await repo.updateDeviceType('meter', { retention: all }, 1)).retention, all)
+        const renamed = await repo.updateDeviceType('meter', { name: 'Meter' }, 2)
+        assert.deepEqual(renamed.retention, all, 'a patch without retention keeps it')
+        assert.equal((await repo.updateDeviceType('meter', { retention: null }, 3)).retention, null)
+        assert.equal((await repo.updateDeviceType('meter', { retention: {} }, 4)).retention, null)
+        assert.deepEqual(await repo.getDeviceType('meter'), (await repo.listDeviceTypes())[0])
+        const bad: Array<[unknown, string]> = [
+          [{ rawDays: 0 }, 'retention.rawDays'],
+          [{ minuteDays: 36_501 }, 'retention.minuteDays'],
+          [{ hourDays: 1.5 }, 'retention.hourDays'],
+          [{ rawDays: '7' }, 'retention.rawDays'],
+          [{ rawMs: 7 }, 'retention.rawMs'],
+          [7, 'retention'],
+          [[7], 'retention'],
+        ]
+        for (const [retention, field] of bad) {
+          await assert.rejects(
+            repo.createDeviceType({ id: 'x', retention } as never),
+            (err: unknown) => err instanceof ValidationError && err.field === field,
+            JSON.stringify(retention),
+          )
+        }
+      }))
+
     test('groups: CRUD; deleting one removes it from members and bumps their version', () =>
       withRepo(factory, async (repo) => {
         const g = await repo.createGroup({ id: 'site-1', name: 'Site 1', description: 'north' })

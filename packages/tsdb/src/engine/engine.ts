@@ -66,6 +66,7 @@ import {
   DEFAULT_CLASS,
   type Drop,
   Maintenance,
+  type RetentionOptions,
   retentionClasses,
   TIERS,
 } from './retention.js'
@@ -404,6 +405,21 @@ export class TimeSeriesEngine {
   flush(signal?: AbortSignal): Promise<void> {
     this.live()
     return this.serial(() => this.seal([...this.head.windows.keys()], signal))
+  }
+
+  /**
+   * Replaces the retention of the classes other than 'default' (as `retentionClasses` at open;
+   * 'default' keeps what `retention` set, unless named here), from the timer's next check on:
+   * the platform calls it when a device type's retention changes. A class left out keeps
+   * everything from then on. Throws RangeError, changing nothing, on a bad name or duration.
+   * Series keep their class: this changes how long a class keeps data, not which class a
+   * series is in.
+   */
+  setRetentionClasses(classes: Readonly<Record<string, RetentionOptions>>): void {
+    this.live()
+    const { retention, retentionMs } = this.options
+    const map = retentionClasses({ retention, retentionMs, retentionClasses: classes })
+    this.maintenance?.setRetention(map)
   }
 
   /**

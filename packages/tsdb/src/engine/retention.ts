@@ -101,13 +101,24 @@ export class Maintenance {
   private stopped = false
   /** Per class and tier, the day (of the cut-off) retention last ran for. */
   private readonly ran = new Map<string, number>()
+  private retention: ReadonlyMap<string, TierRetention>
 
   constructor(
     private readonly host: MaintenanceHost,
     private readonly options: MaintenanceOptions,
   ) {
+    this.retention = options.retention
     this.timer = setInterval(() => this.tick(), options.everyMs)
     this.timer.unref()
+  }
+
+  /**
+   * The classes' retention from the next tick on. What each (class, tier) last ran for is kept:
+   * a longer retention waits until its cut-off passes that day (nothing more to drop before
+   * then), a shorter one runs at the next tick.
+   */
+  setRetention(retention: ReadonlyMap<string, TierRetention>): void {
+    this.retention = retention
   }
 
   stop(): void {
@@ -117,7 +128,8 @@ export class Maintenance {
 
   private tick(): void {
     if (this.stopped || this.running) return
-    const { graceMs, now: clock, retention } = this.options
+    const { graceMs, now: clock } = this.options
+    const retention = this.retention
     const now = clock()
     const due = [...this.host.windowStarts()].filter((s) => s + WINDOW_MS + graceMs <= now)
     const drops: Drop[] = []

@@ -178,6 +178,54 @@ describe('retention classes', () => {
     })
   })
 
+  test('setRetentionClasses changes the horizons of a class at run time (a device type retention changed)', async () => {
+    await withDir(async (dir) => {
+      const model = new Model()
+      const engine = await TimeSeriesEngine.open(dir, {
+        fsync: false,
+        sealCheckMs: 5,
+        now: () => T0 + 5 * DAY + HOUR,
+        retentionClassOf: classOf,
+        // Nothing is dropped at first: 'short' is not configured yet (keeps everything).
+        retention: { rawMs: 30 * DAY },
+      })
+      const all = points(T0, 5)
+      await engine.write(all)
+      model.write(all)
+      await engine.flush()
+      const days = ['20250101', '20250102', '20250103', '20250104', '20250105']
+      const everything = [...days.map((d) => `chunks-${d}.db`), ...days.map((d) => `chunks-short-${d}.db`)]
+      await new Promise((r) => setTimeout(r, 30))
+      assert.deepEqual(await dayFiles(dir), everything)
+
+      // A bad name or duration throws and changes nothing.
+      assert.throws(() => engine.setRetentionClasses({ 'Not A Class': { rawMs: DAY } }), RangeError)
+      assert.throws(() => engine.setRetentionClasses({ short: { rawMs: -1 } }), RangeError)
+      await new Promise((r) => setTimeout(r, 30))
+      assert.deepEqual(await dayFiles(dir), everything)
+
+      engine.setRetentionClasses({ short: { rawMs: 2 * DAY } })
+      for (let i = 0; i < 200 && (await dayFiles(dir)).length > 7; i++)
+        await new Promise((r) => setTimeout(r, 5))
+      assert.deepEqual(await dayFiles(dir), [
+        ...days.map((d) => `chunks-${d}.db`),
+        ...days.slice(3).map((d) => `chunks-short-${d}.db`),
+      ])
+      assertSamePoints(await readRaw(engine, 'long-1/t'), model.raw('long-1/t'), 'the default class kept')
+      assertSamePoints(
+        await readRaw(engine, 'short-1/t'),
+        model.raw('short-1/t', T0 + 3 * DAY),
+        'short dropped to its new horizon',
+      )
+      // Longer again: what is gone stays gone, and nothing more is dropped.
+      engine.setRetentionClasses({ short: { rawMs: 4 * DAY } })
+      await new Promise((r) => setTimeout(r, 30))
+      assert.equal((await dayFiles(dir)).length, 7)
+      await engine.close()
+      assert.throws(() => engine.setRetentionClasses({}), /closed/)
+    })
+  })
+
   test('class names are checked', async () => {
     await withDir(async (dir) => {
       await assert.rejects(
