@@ -7,16 +7,13 @@
 // writes of the devices in `slow` stay "not durable yet" until the test opens the gate: a disk
 // that has stalled, on demand, for chosen devices. Their points are in the engine all along.
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
 import { after, before, describe, test } from 'node:test'
 import type { TimeSeriesEngine } from '@strata/tsdb'
 import type { MqttClient } from 'mqtt'
-import { loadConfig } from '../../src/config/load.js'
 import type { LedgerSnapshot } from '../../src/ingest/ledger.js'
 import type { NumericStore } from '../../src/ingest/pipeline.js'
-import { type RunningPlatform, startPlatform } from '../../src/platform.js'
-import { silentLogger } from '../helpers/platform.js'
-import { tempDir } from '../helpers/strata-process.js'
+import type { RunningPlatform } from '../../src/platform.js'
+import { startTestPlatform, type TestPlatform } from '../helpers/platform.js'
 import { connect, sleep, waitUntil } from './lib.js'
 
 const HIGH = 100
@@ -95,8 +92,7 @@ async function rawCount(engine: TimeSeriesEngine, key: string): Promise<number> 
 
 describe('telemetry back-pressure', () => {
   const disk = new StalledDisk()
-  let platform: RunningPlatform
-  let dataDir: string
+  let platform: TestPlatform
   let url: string
   const clients: MqttClient[] = []
 
@@ -112,26 +108,12 @@ describe('telemetry back-pressure', () => {
     assertInvariants(platform.ledger.snapshot(), platform.telemetry.state().queuedByType)
 
   before(async () => {
-    dataDir = await tempDir('strata-backpressure-')
-    const config = await loadConfig({
-      env: {},
-      flags: {
-        dataDir,
-        host: '127.0.0.1',
-        'mqtt.port': '0',
-        'mqtts.port': 'off',
-        'ws.port': 'off',
-        'wss.port': 'off',
-        'http.port': '0',
-        sysInterval: '0',
-        // Lag from the queue alone (no latency rule), so each step below is deterministic.
-        'telemetry.highWaterPoints': String(HIGH),
-        'telemetry.lagLatencyMs': '0',
-      },
-    })
-    platform = await startPlatform(config, silentLogger, { numericStore: (engine) => disk.wrap(engine) })
-    const mqtt = platform.listeners.find((l) => l.name.startsWith('MQTT'))
-    url = `mqtt://127.0.0.1:${mqtt?.port}`
+    platform = await startTestPlatform(
+      // Lag from the queue alone (no latency rule), so each step below is deterministic.
+      { 'telemetry.highWaterPoints': String(HIGH), 'telemetry.lagLatencyMs': '0' },
+      { numericStore: (engine) => disk.wrap(engine) },
+    )
+    url = `mqtt://127.0.0.1:${platform.port('MQTT')}`
     const types = [
       { id: 'filler', ingest: { strategy: 'buffer', maxQueuedPoints: 1000 } },
       { id: 'meter', ingest: { strategy: 'buffer', maxQueuedPoints: 30 } },
@@ -158,8 +140,7 @@ describe('telemetry back-pressure', () => {
   after(async () => {
     disk.open()
     await Promise.all(clients.map((c) => c.endAsync()))
-    await platform.stop()
-    await rm(dataDir, { recursive: true, force: true })
+    await platform.close()
   })
 
   /** Acknowledgements held while storage lags, released at the end. */
@@ -198,8 +179,7 @@ describe('telemetry back-pressure', () => {
     })
     await platform.registry.createDevice({ id: 'm-http', typeId: 'http-meter' })
     const { token } = await platform.identity.issueToken('m-http')
-    const http = platform.listeners.find((l) => l.name.startsWith('HTTP'))
-    const res = await fetch(`http://127.0.0.1:${http?.port}/api/devices/m-http/telemetry`, {
+    const res = await fetch(`http://127.0.0.1:${platform.port('HTTP')}/api/devices/m-http/telemetry`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: series('kwh', 3, 1e12),
