@@ -121,10 +121,13 @@ export class StrataEngine implements Engine {
   /**
    * Every file in the engine's directory: the per-day chunk files (chunks-*.db), the rollups
    * (rollup-*.db) if any, the series catalogue (series.db), their SQLite -wal/-shm files, and
-   * the log (wal/). That is the figure. Where the bytes go is printed (the host's output is the
-   * harness's), and again after closing the engine: SQLite folds its -wal files into the .db
-   * files when the last connection closes, which the engine does not ask for while it runs, so
-   * the second line shows the settled data files. The engine is reopened for the queries.
+   * the log (wal/), while the engine is open after flush(). That is the figure: the peers are
+   * measured after their own flush/merge, and flush() is the engine's. Where the bytes go is
+   * printed (the host's output is the harness's), and again after closing the engine, the
+   * settled directory (SQLite removes its -wal/-shm files when the last connection closes; the
+   * engine already truncates each -wal after writing, and the log sheds its last segment once
+   * a checkpoint covers it, so the two should differ by the -shm files only). The engine is
+   * reopened for the queries.
    */
   async sizeOnDisk(): Promise<number> {
     const total = this.printSizes('open, after flush()')

@@ -64,7 +64,7 @@ export interface EngineOptions {
   now?: () => number
   /** The device of a series key. Default: what precedes the first '/'. */
   deviceOf?: (key: string) => string
-  /** Log segment size (WalOptions.segmentBytes). Default 64 MiB. */
+  /** Log segment size (WalOptions.segmentBytes). Default 16 MiB. */
   walSegmentBytes?: number
   /** Told about a failed background seal, retention run or archive export (retried at the next check). */
   onError?: (err: unknown) => void

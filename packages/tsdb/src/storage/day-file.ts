@@ -3,15 +3,22 @@
  * chunks (`chunks-YYYYMMDD.db`, WAL mode), and the seal marks of its windows.
  *
  * Layout, measured (issue 4): a rowid table with a unique index on
- * (series_id, start_ts), 8 KiB pages. The issue proposed `PRIMARY KEY
- * (series_id, start_ts) WITHOUT ROWID`, but a WITHOUT ROWID row keeps only
- * about 1/4 of a page in its b-tree leaf and spills the rest of a chunk
- * (hundreds of bytes to tens of KiB) into overflow pages, the last one mostly
- * empty: on a mix of the codec's signal kinds that cost 25-28% over the chunk
- * bytes (80%+ with larger pages), against 3% for a rowid table with 8 KiB
- * pages, whose leaves pack small chunks together; inserts were also 3-4x
+ * (series_id, start_ts). The issue proposed `PRIMARY KEY (series_id,
+ * start_ts) WITHOUT ROWID`, but a WITHOUT ROWID row keeps only about 1/4 of
+ * a page in its b-tree leaf and spills the rest of a chunk (hundreds of bytes
+ * to tens of KiB) into overflow pages, the last one mostly empty: on a mix of
+ * the codec's signal kinds that cost 25-28% over the chunk bytes (80%+ with
+ * larger pages), against 3-8% for a rowid table; inserts were also 3-4x
  * faster. SQLite's own advice is the same (WITHOUT ROWID suits rows under
  * about 1/20 of a page).
+ *
+ * Pages of 4 KiB (PAGE_SIZE; files made before keep their 8 KiB): a rowid
+ * row larger than a page keeps its head in the leaf (up to a page) and the
+ * rest in full overflow pages, so what a large chunk wastes is the leaf
+ * space its head leaves unused, which grows with the page. On the
+ * benchmark's 1,000 series x 3 h (docs/benchmarks.md): 18.7 MB of chunks
+ * took 20.1 MB of file in 8 KiB pages, 19.4 MB in 4 KiB ones (7.5% -> 3.7%
+ * over the chunk bytes); 2 KiB pages did about as well, 16-64 KiB worse.
  *
  * REAL columns cannot hold NaN (SQLite stores NULL) and turn -0 into 0, so
  * such summary values are stored as their 8 bytes (a BLOB in a REAL column,
@@ -35,6 +42,9 @@ CREATE TABLE IF NOT EXISTS sealed (
   wal_position INTEGER NOT NULL
 );
 `
+
+/** Of new day files (see the header) and 1-hour rollup files (rollup-file.ts). */
+export const PAGE_SIZE = 4096
 
 const COLUMNS = 'series_id, start_ts, end_ts, count, min, max, sum, first, last'
 /** Below any timestamp (±2^51): the first page's lower bound. */
@@ -68,7 +78,7 @@ export class DayFile {
     this.db = new Database(path, { fileMustExist: options.mustExist })
     try {
       // page_size only takes effect on a new file, before the first table.
-      this.db.pragma('page_size = 8192')
+      this.db.pragma(`page_size = ${PAGE_SIZE}`)
       this.db.pragma('journal_mode = WAL')
       // FULL: the engine checkpoints its write-ahead log after a seal, so a
       // committed seal must survive a power cut (as the log's fdatasync does).
@@ -133,6 +143,7 @@ export class DayFile {
         this.mark.run(mark.start, mark.position)
       })
       .immediate()
+    settle(this.db)
   }
 
   /** Up to `limit` chunks after `after` (a startTs) overlapping [from, to), by startTs. */
@@ -180,6 +191,26 @@ function fromRow(r: Row): ChunkSummary | StoredChunk {
     last: fromSqlReal(r[8]),
   }
   return r[9] === undefined ? summary : { ...summary, data: r[9] }
+}
+
+/**
+ * After a write: folds the file's -wal into it and truncates the -wal to
+ * nothing (`PRAGMA wal_checkpoint(TRUNCATE)`). Each partition file is written
+ * once per seal, an hour apart (a late point's re-seal now and then), so
+ * otherwise each would keep a -wal of up to SQLite's auto-checkpoint size
+ * (1,000 pages, 8 MiB) between seals, for as long as it stays open. The
+ * copy is work SQLite's auto-checkpoint does anyway, only sooner.
+ *
+ * Crash safety: the write's transaction was durable in the -wal before this
+ * runs (and the engine checkpoints its own log only after the whole seal).
+ * The checkpoint is SQLite's own: it copies committed pages into the file,
+ * syncs the file, and only then truncates the -wal; a crash before that
+ * leaves the -wal to be replayed at the next open, with the same pages. If a
+ * reader held the -wal (none does: reads run to completion synchronously),
+ * SQLite does less and says so, and the next write's settle catches up.
+ */
+export function settle(db: Database.Database): void {
+  db.pragma('wal_checkpoint(TRUNCATE)')
 }
 
 /** A REAL column's value: the number, or its 8 bytes when SQLite would not keep it (NaN, -0). */

@@ -4,27 +4,46 @@
  * `rollup-1m-YYYYMM.db`) or year (1-hour: `rollup-1h-YYYY.db`), and which of
  * those windows' rollups are complete.
  *
- * Rows are keyed by (series, window) in a WITHOUT ROWID table: a row is a
- * blob of a few hundred bytes at most (1-minute) or seven numbers (1-hour),
- * well under the size where such a table spills into overflow pages
- * (day-file.ts), and the key is the only index. Writes are upserts, so
- * writing a window's rollups again (a re-seal after late points, or a seal
- * retried after a crash) replaces them.
+ * Rows are keyed by (series, window), and writes are upserts, so writing a
+ * window's rollups again (a re-seal after late points, or a seal retried
+ * after a crash) replaces them.
+ *
+ * Layout, measured on the benchmark's data (docs/benchmarks.md, 1,000
+ * series x 3 h): the 1-minute table is a rowid table with a unique index on
+ * the key, in 16 KiB pages; the 1-hour table (seven numbers a row) stays
+ * WITHOUT ROWID, in 4 KiB pages: its rows never overflow. Files made before
+ * have a WITHOUT ROWID 1-minute table in 8 KiB pages, and are read and
+ * written as they are (same columns, same statements).
+ *
+ * Why: a WITHOUT ROWID row keeps at most about 2,000 bytes of an 8 KiB page
+ * in the b-tree and moves the rest to an overflow page of its own; a
+ * full-precision series' hour of minutes is 2-3 KB, so each such row took a
+ * mostly empty 8 KiB page (6.3 MB of file for 1.9 MB of blobs, 0.58
+ * bytes/point). A rowid table keeps rows up to a page in its leaves, and
+ * rows are appended, so a leaf is left with whatever space the next row did
+ * not fit in: about half a row, per page. With 2-3 KB rows that is what the
+ * page size decides: blobs of 2-3 KB alone took 79% more file than their
+ * bytes in 4 KiB pages, 21% in 8 KiB, 7% in 16 KiB (11% in 32 KiB); the
+ * benchmark's mix of kinds 32%, 32%, 16%, 14% (small blobs alone: 23-39%,
+ * the per-row cost and the index, least with small pages).
  */
 import Database from 'better-sqlite3'
 import type { HourRollup, MinuteRollup, RollupTier, SeriesRollup } from './chunk-storage.js'
-import { fromSqlReal, toSqlReal } from './day-file.js'
+import { fromSqlReal, PAGE_SIZE, settle, toSqlReal } from './day-file.js'
+
+/** Of a new file, per tier (see the header). */
+const PAGE_BYTES: Record<RollupTier, number> = { '1m': 16_384, '1h': PAGE_SIZE }
 
 const SCHEMA: Record<RollupTier, string> = {
   '1m': `
-    CREATE TABLE IF NOT EXISTS rollups (
+    CREATE TABLE rollups (
       series_id INTEGER NOT NULL,
       window_start INTEGER NOT NULL,
-      data BLOB NOT NULL,
-      PRIMARY KEY (series_id, window_start)
-    ) WITHOUT ROWID;`,
+      data BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX rollups_key ON rollups (series_id, window_start);`,
   '1h': `
-    CREATE TABLE IF NOT EXISTS rollups (
+    CREATE TABLE rollups (
       series_id INTEGER NOT NULL,
       window_start INTEGER NOT NULL,
       count INTEGER NOT NULL,
@@ -63,12 +82,21 @@ export class RollupFile {
   ) {
     this.db = new Database(path, { fileMustExist: options.mustExist })
     try {
-      this.db.pragma('page_size = 8192')
+      // Only a new file takes the page size; an older one keeps its 8 KiB and its table.
+      this.db.pragma(`page_size = ${PAGE_BYTES[tier]}`)
       this.db.pragma('journal_mode = WAL')
       // FULL for the same reason as the day files: a seal mark written after
       // these rollups must not survive a power cut that loses them.
       this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`)
-      this.db.exec(SCHEMA[tier] + COMPLETE)
+      // One transaction: a kill between the table and its index must not leave a table without its key.
+      this.db
+        .transaction(() => {
+          const made = this.db.prepare(
+            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'rollups'",
+          )
+          this.db.exec(made.get() === undefined ? SCHEMA[tier] + COMPLETE : COMPLETE)
+        })
+        .immediate()
     } catch (err) {
       this.db.close()
       throw err
@@ -107,6 +135,7 @@ export class RollupFile {
         if (complete) this.markComplete.run(windowStart)
       })
       .immediate()
+    settle(this.db)
   }
 
   /** Up to `limit` rollups of windows starting after `after` and before `to`, by window. */

@@ -49,7 +49,7 @@ import {
   type Tier,
   type WindowWrite,
 } from './chunk-storage.js'
-import { DayFile } from './day-file.js'
+import { DayFile, settle } from './day-file.js'
 import { CALENDARS, classesIn, DAY_MS, PartitionFiles } from './partition-files.js'
 import { RollupFile } from './rollup-file.js'
 
@@ -205,6 +205,8 @@ export class SqliteChunkStorage implements ChunkStorage {
     this.catalog.transaction(() => {
       for (const r of records) insert.run(r.id, r.key, r.device, r.retentionClass ?? DEFAULT_RETENTION_CLASS)
     })()
+    // New series come in bursts (a fleet's first hour), then rarely: keep no -wal between (day-file.ts).
+    settle(this.catalog)
   }
 
   async writeWindow(w: WindowWrite): Promise<void> {
@@ -300,6 +302,7 @@ export class SqliteChunkStorage implements ChunkStorage {
     this.catalog
       .prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
       .run(horizonKey(tier, c.name), horizon)
+    settle(this.catalog)
     c.horizons[tier] = horizon
     return { droppedBefore: horizon, partitions: files.dropBefore(horizon) }
   }

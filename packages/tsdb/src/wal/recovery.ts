@@ -26,15 +26,22 @@ export interface Recovered {
 /**
  * Brings a log directory to a state that can be appended to:
  *
- * 1. reads the checkpoint and every segment's header, and checks that the
- *    segments follow one another with no gap (a missing or short segment is
- *    corruption: acknowledged points would be lost);
- * 2. deletes segments wholly before the checkpoint (a checkpoint killed
- *    while it deleted them);
+ * 1. reads the checkpoint and every segment's header, and deletes the
+ *    leading segments that end, as does the gap to the next one, at or
+ *    before the checkpoint (a checkpoint or a shed killed while it deleted
+ *    them), never the last one;
+ * 2. checks that the remaining segments follow one another with no gap (a
+ *    missing or short segment is corruption: acknowledged points would be
+ *    lost);
  * 3. scans the last segment's frames and truncates a torn last flush, or
  *    throws WalCorruptError if a complete later flush follows the bad bytes.
  *
  * Earlier segments are checked frame by frame when replay() reads them.
+ *
+ * Step 1 goes by each segment's own end, before the gap check: after a
+ * machine crash with fsync off, the log's tail may be lost while the
+ * checkpoint past it survived, and the segment this then starts at the
+ * checkpoint (below) leaves a gap behind it that holds nothing anyone needs.
  */
 export async function recover(dir: string, sync: boolean, signal?: AbortSignal): Promise<Recovered> {
   const checkpoint = await readCheckpoint(dir)
@@ -50,6 +57,16 @@ export async function recover(dir: string, sync: boolean, signal?: AbortSignal):
       await fh.close()
     }
   }
+  // Both ends: a segment cut short (corruption) whose successor begins after
+  // the checkpoint is kept, for the gap check to refuse and name it.
+  while (
+    segments.length > 1 &&
+    (segments[0] as Segment).base + (sizes[0] as number) - SEGMENT_HEADER <= checkpoint &&
+    (segments[1] as Segment).base <= checkpoint
+  ) {
+    await rm((segments.shift() as Segment).path, { force: true })
+    sizes.shift()
+  }
   for (let i = 0; i + 1 < segments.length; i++) {
     const a = segments[i] as Segment
     const b = segments[i + 1] as Segment
@@ -63,10 +80,6 @@ export async function recover(dir: string, sync: boolean, signal?: AbortSignal):
         `segment ends at log position ${a.base + size - SEGMENT_HEADER} but the next one begins at ${b.base}`,
       )
     }
-  }
-  while (segments.length > 1 && (segments[1] as Segment).base <= checkpoint) {
-    await rm((segments.shift() as Segment).path, { force: true })
-    sizes.shift()
   }
   signal?.throwIfAborted()
 

@@ -64,8 +64,21 @@ export async function listSegments(dir: string): Promise<number[]> {
 }
 
 /**
+ * Thrown by createSegment when it failed after the rename (the directory
+ * fsync): the new, empty segment may be in the directory, so the log must not
+ * be written on in the previous one (open() would find the two overlapping).
+ */
+export class SegmentNamedError extends Error {
+  constructor(cause: unknown) {
+    super('a new write-ahead log segment was named but not synced', { cause })
+  }
+}
+
+/**
  * Creates an empty segment the crash-safe way (header into a temporary file,
  * fsync, rename, fsync of the directory) and returns it open for writing.
+ * A failure before the rename leaves no named segment (the `.tmp` is removed,
+ * here or by the next listSegments); one after it throws SegmentNamedError.
  */
 export async function createSegment(
   dir: string,
@@ -76,15 +89,17 @@ export async function createSegment(
   const path = join(dir, segmentName(seq))
   const tmp = `${path}.tmp`
   const fh = await open(tmp, 'w+')
+  let named = false
   try {
     await writeAll(fh, encodeSegmentHeader(base), 0)
     if (sync) await fh.sync()
     await rename(tmp, path)
+    named = true
     if (sync) await syncDir(dir)
   } catch (err) {
     await fh.close().catch(() => {})
     await rm(tmp, { force: true })
-    throw err
+    throw named ? new SegmentNamedError(err) : err
   }
   return { segment: { seq, base, path }, fh }
 }

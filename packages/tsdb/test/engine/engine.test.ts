@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { type EnginePoint, MAX_CHUNK_POINTS, TimeSeriesEngine, TsdbEngineError } from '../../src/index.js'
 import {
@@ -69,6 +70,38 @@ describe('TimeSeriesEngine', () => {
         'series.db',
       ])
       await engine.close()
+    })
+  })
+
+  test('after flush() the directory holds the data: the log one empty segment, no -wal bytes', async () => {
+    await withDir(async (dir) => {
+      const model = new Model()
+      const points = threeHours()
+      model.write(points)
+      const engine = await open(dir)
+      for (let i = 0; i < points.length; i += 1000) await engine.write(points.slice(i, i + 1000))
+      const logBytes = async () => {
+        let n = 0
+        for (const f of await readdir(join(dir, 'wal'))) {
+          if (f.startsWith('wal-')) n += (await stat(join(dir, 'wal', f))).size
+        }
+        return n
+      }
+      assert.ok((await logBytes()) > 100_000, 'the points are in the log before the seal')
+      await engine.flush()
+      // While still open: what flush() leaves on disk.
+      assert.equal(await logBytes(), 16, 'one segment, its header only')
+      for (const f of (await readdir(dir)).filter((f) => f.endsWith('-wal'))) {
+        assert.equal((await stat(join(dir, f))).size, 0, f)
+      }
+      // Writes go on in the new segment, and a reopen replays them.
+      await engine.write([{ series: 'dev-0/m0', ts: T0 + 5 * HOUR, value: 1 }])
+      model.write([{ series: 'dev-0/m0', ts: T0 + 5 * HOUR, value: 1 }])
+      await engine.close()
+      const again = await open(dir)
+      assert.equal(again.stats.replayedPoints, 1)
+      await assertModel(again, model, 'reopened')
+      await again.close()
     })
   })
 

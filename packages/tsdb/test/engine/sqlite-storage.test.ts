@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -156,5 +156,105 @@ test('a directory from before retention classes opens and reads as the default c
     await engine.close()
     const files = (await readdir(dir)).filter((f) => f.startsWith('chunks-') && f.endsWith('.db')).sort()
     assert.deepEqual(files, ['chunks-20250101.db', 'chunks-other-20250101.db'])
+  })
+})
+
+/** One window of one series: a chunk and rollups, whose 1-minute blob is `minutes` (opaque to storage). */
+function windowOf(start: number, minutes: Uint8Array, replace = false) {
+  const one = { count: 1, min: 1, max: 1, sum: 1, first: 1, last: 1 }
+  return {
+    start,
+    end: start + HOUR,
+    replace,
+    sealPosition: 0,
+    chunks: [{ seriesId: 1, startTs: start, endTs: start, ...one, data: Uint8Array.of(1, 2, 3) }],
+    rollups: [{ seriesId: 1, minutes, hour: one }],
+  }
+}
+
+/** A blob the size of a full-precision series' hour of minutes (2-3 KB). */
+const blob = (seed: number, size = 2600) =>
+  Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) & 0xff)
+
+async function minuteBlobs(s: SqliteChunkStorage): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const r of s.minuteRollups(1, { from: T0 - DAY, to: T0 + DAY }))
+    out.push(Uint8Array.from(r.data))
+  return out
+}
+
+test('partition files keep no -wal after a write; new ones: 4 KiB pages, 1-minute rollups in leaves of 16 KiB', async () => {
+  await withDir(async (dir) => {
+    const s = await SqliteChunkStorage.open(dir, { fsync: false })
+    await s.addSeries([{ id: 1, key: 'd/m', device: 'd' }])
+    await s.writeWindow(windowOf(T0, blob(1)))
+    await s.writeWindow(windowOf(T0 + HOUR, blob(2)))
+    // While open: every -wal was folded back and truncated by the write (settle()).
+    const wals = (await readdir(dir)).filter((f) => f.endsWith('-wal')).sort()
+    assert.deepEqual(wals, [
+      'chunks-20250101.db-wal',
+      'rollup-1h-2025.db-wal',
+      'rollup-1m-202501.db-wal',
+      'series.db-wal',
+    ])
+    for (const f of wals) assert.equal((await stat(join(dir, f))).size, 0, f)
+    // A replacing write (late points) upserts the rollups.
+    await s.writeWindow(windowOf(T0, blob(3), true))
+    assert.deepEqual(await minuteBlobs(s), [blob(3), blob(2)])
+    assert.equal((await stat(join(dir, 'rollup-1m-202501.db-wal'))).size, 0)
+
+    const pages = { 'chunks-20250101.db': 4096, 'rollup-1m-202501.db': 16_384, 'rollup-1h-2025.db': 4096 }
+    for (const [f, size] of Object.entries(pages)) {
+      const db = new Database(join(dir, f), { readonly: true })
+      assert.equal(db.pragma('page_size', { simple: true }), size, f)
+      db.close()
+    }
+    const db = new Database(join(dir, 'rollup-1m-202501.db'), { readonly: true })
+    const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'rollups'").pluck().get() as string
+    assert.ok(!sql.includes('WITHOUT ROWID'), sql)
+    // A 2.6 KB blob stays in its b-tree leaf (a WITHOUT ROWID row would spill most of it to an overflow page).
+    const overflow = db
+      .prepare("SELECT count(*) FROM dbstat WHERE name = 'rollups' AND pagetype = 'overflow'")
+      .pluck()
+      .get()
+    assert.equal(overflow, 0)
+    db.close()
+    await s.close()
+  })
+})
+
+test('a 1-minute rollup file from before (WITHOUT ROWID, 8 KiB pages) is read and written as it is', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'rollup-1m-202501.db')
+    const old = new Database(path)
+    old.pragma('page_size = 8192')
+    old.pragma('journal_mode = WAL')
+    old.exec(`
+      CREATE TABLE rollups (
+        series_id INTEGER NOT NULL, window_start INTEGER NOT NULL, data BLOB NOT NULL,
+        PRIMARY KEY (series_id, window_start)
+      ) WITHOUT ROWID;
+      CREATE TABLE complete (window_start INTEGER PRIMARY KEY);
+      INSERT INTO complete (window_start) VALUES (${T0});
+    `)
+    old.prepare('INSERT INTO rollups VALUES (1, ?, ?)').run(T0, blob(1))
+    old.close()
+
+    const s = await SqliteChunkStorage.open(dir, { fsync: false })
+    assert.deepEqual((await s.load()).rolledUp['1m'], [T0])
+    assert.deepEqual(await minuteBlobs(s), [blob(1)])
+    await s.writeWindow(windowOf(T0, blob(4), true))
+    await s.writeWindow(windowOf(T0 + HOUR, blob(5)))
+    assert.deepEqual(await minuteBlobs(s), [blob(4), blob(5)])
+    assert.deepEqual((await s.load()).rolledUp['1m'], [T0, T0 + HOUR])
+    await s.close()
+
+    const db = new Database(path, { readonly: true })
+    assert.equal(db.pragma('page_size', { simple: true }), 8192)
+    const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'rollups'").pluck().get() as string
+    assert.ok(sql.includes('WITHOUT ROWID'), sql)
+    // No index was added to it (its key is the table).
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'index'").pluck().get(), 0)
+    db.close()
   })
 })

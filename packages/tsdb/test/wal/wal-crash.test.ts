@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -22,11 +24,13 @@ const batchSize = (n: number): number => (n % 50 === 0 ? 30_000 : 1 + ((n * 7) %
 interface Round {
   /** Acknowledged batches and their positions. */
   acks: Map<number, number>
+  /** The last checkpoint that resolved (`cp` lines, shed mode). */
+  checkpoint: number
   killedByGuard: boolean
 }
 
-async function runChild(dir: string, first: number, killAfterMs: number): Promise<Round> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, dir, String(first)], {
+async function runChild(dir: string, first: number, killAfterMs: number, mode = ''): Promise<Round> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, dir, String(first), mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
@@ -40,6 +44,7 @@ async function runChild(dir: string, first: number, killAfterMs: number): Promis
     kill()
   }, 10_000)
   const acks = new Map<number, number>()
+  let checkpoint = 0
   for await (const line of createInterface({ input: child.stdout })) {
     if (line === 'ready') {
       setTimeout(kill, killAfterMs)
@@ -48,10 +53,12 @@ async function runChild(dir: string, first: number, killAfterMs: number): Promis
     // A line cut by the kill is ignored: it was not fully printed, so not relied upon.
     const m = /^(\d+) (\d+)$/.exec(line)
     if (m !== null) acks.set(Number(m[1]), Number(m[2]))
+    const cp = /^cp (\d+)$/.exec(line)
+    if (cp !== null) checkpoint = Number(cp[1])
   }
   clearTimeout(guard)
   assert.equal(await exited, 'SIGKILL', 'the child only ends by being killed')
-  return { acks, killedByGuard }
+  return { acks, checkpoint, killedByGuard }
 }
 
 test('every acknowledged batch survives SIGKILL at random moments (seeded)', {
@@ -103,4 +110,68 @@ test('every acknowledged batch survives SIGKILL at random moments (seeded)', {
       `${checkedAcks} after the checkpoint checked, ${checkpoints} rounds moved the checkpoint, ${tornTails} torn tails cut`,
   )
   assert.ok(checkedAcks > ROUNDS * 10, `checked: ${checkedAcks}`)
+})
+
+/**
+ * kill -9 while the log sheds its segment (a checkpoint at the end of the
+ * log: a new segment is created, synced and renamed, the old one deleted):
+ * after a reopen, the checkpoint is at least the last one that resolved,
+ * every acknowledged batch after it is there, and once checkpointed at its
+ * end the log is one empty segment. The directory as the kill left it is
+ * tallied: the old segment alone, the old and the new one, the new one alone
+ * (with or without a `.tmp` of a roll).
+ */
+test('every acknowledged batch survives SIGKILL while the log sheds covered segments (seeded)', {
+  timeout: 60_000,
+}, async (t) => {
+  const random = prng(SEED + 1)
+  const started = performance.now()
+  const left = new Map<string, number>()
+  let checkedAcks = 0
+  await withDir(async (dir) => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const delay = 20 + Math.floor(random() * 200)
+      const { acks, checkpoint, killedByGuard } = await runChild(dir, (round + 1) * 1_000_000, delay, 'shed')
+      const where = (what: string) => `round ${round} (kill after ${delay} ms): ${what}`
+      assert.ok(!killedByGuard, where('the planned kill happened'))
+
+      const names = (await readdir(dir)).filter((f) => f.startsWith('wal-')).sort()
+      const logs = names.filter((f) => f.endsWith('.log')).length
+      const state = `${logs} segment(s)${names.some((f) => f.endsWith('.tmp')) ? ' + .tmp' : ''}`
+      left.set(state, (left.get(state) ?? 0) + 1)
+
+      const wal = await Wal.open(dir, { segmentBytes: 32 * 1024 })
+      assert.ok(
+        wal.checkpointPosition >= checkpoint,
+        where(`checkpoint ${wal.checkpointPosition} >= ${checkpoint}`),
+      )
+      const found = new Map<number, number>()
+      for await (const r of wal.replay()) {
+        if (r.type !== 'points') continue
+        const n = batchOf(r.points)
+        assert.ok(isIntact(r.points, n, batchSize(n)), where(`batch ${n} intact`))
+        found.set(n, r.position)
+      }
+      for (const [n, position] of acks) {
+        if (position < wal.checkpointPosition) continue
+        checkedAcks++
+        assert.equal(found.get(n), position, where(`acknowledged batch ${n} at ${position}`))
+      }
+      await wal.checkpoint(wal.position)
+      const after = (await readdir(dir)).filter((f) => f.startsWith('wal-'))
+      assert.equal(
+        after.length,
+        1,
+        where(`one segment left after a checkpoint at the end: ${after.join(', ')}`),
+      )
+      assert.equal((await stat(join(dir, after[0] as string))).size, 16, where('and it is empty'))
+      await wal.close()
+    }
+  })
+  const seconds = (performance.now() - started) / 1000
+  const states = [...left].map(([s, n]) => `${s}: ${n}`).join(', ')
+  t.diagnostic(
+    `${ROUNDS} kills in ${seconds.toFixed(1)} s, ${checkedAcks} batches checked; left by the kills: ${states}`,
+  )
+  assert.ok(checkedAcks > 0, `checked: ${checkedAcks}`)
 })

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
-import { open, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { open, readdir, readFile, rename, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { writeCheckpoint } from '../../src/wal/checkpoint-file.js'
 import { Wal, WalCorruptError, WalLockedError, type WalPoint } from '../../src/wal/index.js'
 import { FRAME_HEADER, FrameBuffer } from '../../src/wal/record-codec.js'
 import { batchOf, batchPoints, bits, collect, isIntact, prng, withDir } from './helpers.js'
@@ -215,6 +216,58 @@ test('bad bytes in an earlier segment are refused by replay; a short earlier seg
   })
 })
 
+test('a checkpoint past the end of the log (fsync off, machine crash): open() goes on after it, and again', async () => {
+  await withDir(async (dir) => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024, fsync: false })
+    for (let n = 0; n < 10; n++) {
+      wal.append({ type: 'points', points: batchPoints(n, 20) })
+      await wal.commit()
+    }
+    const end = wal.position
+    await wal.close()
+    // The checkpoint survived, the log bytes it covers did not.
+    await writeCheckpoint(dir, end + 5000, false)
+    let w = await Wal.open(dir, { segmentBytes: 1024, fsync: false })
+    assert.equal(w.position, end + 5000)
+    const at = w.append({ type: 'points', points: batchPoints(10, 20) })
+    await w.commit()
+    await w.close()
+    // The segments before the new one end before the checkpoint, with a gap behind them that
+    // nothing needs: the second open deletes them rather than refusing the gap.
+    w = await Wal.open(dir, { segmentBytes: 1024, fsync: false })
+    const records = await collect(w)
+    assert.equal(records.length, 1)
+    assert.ok(records[0]?.type === 'points' && records[0].position === at)
+    assert.equal(w.stats.segments, 1)
+    await w.close()
+  })
+})
+
+test('a segment cut short before the checkpoint, its successor after it, is refused, not deleted', async () => {
+  await withDir(async (dir) => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 })
+    const positions: number[] = []
+    for (let n = 0; n < 40; n++) {
+      positions.push(wal.append({ type: 'points', points: batchPoints(n, 20) }))
+      await wal.commit()
+    }
+    await wal.close()
+    const [first, second] = (await segmentFiles(dir)).map(([f]) => f)
+    const path = join(dir, first as string)
+    const secondBase = (await readFile(join(dir, second as string))).readUInt32LE(8)
+    // A checkpoint inside the first segment, which then loses its tail past the checkpoint.
+    const cp = (positions.find((p) => p > 0) as number) + 10
+    assert.ok(cp < secondBase)
+    await writeCheckpoint(dir, cp, false)
+    await truncate(path, 16 + cp - 5)
+    await assert.rejects(Wal.open(dir), (err: unknown) => {
+      assert.ok(err instanceof WalCorruptError && err.file === path, String(err))
+      return true
+    })
+    assert.ok((await readdir(dir)).includes(first as string), 'the short segment is still there')
+  })
+})
+
 test('group commit: 100 concurrent committers share few writes and fdatasyncs', async (t) => {
   await withDir(async (dir) => {
     const wal = await Wal.open(dir)
@@ -338,6 +391,102 @@ test('a checkpoint taken during a replay deletes segments only once the replay i
     }
     assert.equal(count, 50)
     assert.equal(wal.stats.segments, 1)
+    await wal.close()
+  })
+})
+
+/** The log's segment files in `dir`, with their sizes. */
+async function segmentFiles(dir: string): Promise<[string, number][]> {
+  const names = (await readdir(dir)).filter((f) => f.startsWith('wal-')).sort()
+  return Promise.all(names.map(async (f) => [f, (await stat(join(dir, f))).size] as [string, number]))
+}
+
+test('a checkpoint at the end of the log sheds its last segment; open() takes every state a kill leaves', async () => {
+  await withDir(async (dir) => {
+    const wal = await Wal.open(dir, { segmentBytes: 1024 * 1024 })
+    for (let n = 0; n < 20; n++) wal.append({ type: 'points', points: batchPoints(n, 50) })
+    await wal.commit()
+    const end = wal.position
+    // A checkpoint short of the end keeps the segment.
+    await wal.checkpoint(end - 1)
+    assert.deepEqual((await segmentFiles(dir)).length, 1)
+    const old = await readFile(join(dir, SEGMENT))
+    assert.equal(old.length, 16 + end)
+
+    await wal.checkpoint(end)
+    const NEXT = 'wal-000000000002.log'
+    assert.deepEqual(await segmentFiles(dir), [[NEXT, 16]])
+    assert.equal(wal.position, end, 'positions go on across the shed')
+    assert.deepEqual(await collect(wal), [])
+    // Again at the same place: nothing to shed (the segment is empty).
+    await wal.checkpoint(end)
+    assert.deepEqual(await segmentFiles(dir), [[NEXT, 16]])
+    await wal.close()
+
+    // Killed before the rename: the old segment and a partial `.tmp` of the new one.
+    await rename(join(dir, NEXT), join(dir, `${NEXT}.tmp`))
+    await truncate(join(dir, `${NEXT}.tmp`), 5)
+    await writeFile(join(dir, SEGMENT), old)
+    let w = await Wal.open(dir, { segmentBytes: 1024 * 1024 })
+    assert.deepEqual(await segmentFiles(dir), [[SEGMENT, 16 + end]])
+    assert.equal(w.checkpointPosition, end)
+    assert.deepEqual(await collect(w), [])
+    // The next checkpoint sheds it (even though it does not move the checkpoint).
+    await w.checkpoint(end)
+    assert.deepEqual(await segmentFiles(dir), [[NEXT, 16]])
+    const at = w.append({ type: 'points', points: batchPoints(20, 50) })
+    await w.commit()
+    await w.close()
+
+    // Killed after the rename, before the old segment was deleted (with a record in the new one since).
+    await writeFile(join(dir, SEGMENT), old)
+    w = await Wal.open(dir, { segmentBytes: 1024 * 1024 })
+    const files = await segmentFiles(dir)
+    assert.deepEqual(
+      files.map(([f]) => f),
+      [NEXT],
+    )
+    const records = await collect(w)
+    assert.equal(records.length, 1)
+    const [r] = records
+    assert.ok(r?.type === 'points' && isIntact(r.points, 20, 50) && r.position === at)
+    await w.close()
+  })
+})
+
+test('checkpoints at the end of the log while many commit: every commit resolves, nothing after the checkpoint is lost', async () => {
+  await withDir(async (dir) => {
+    const wal = await Wal.open(dir, { segmentBytes: 4096 })
+    const acked = new Map<number, number>()
+    let next = 0
+    let stop = false
+    const committer = async () => {
+      while (!stop) {
+        const n = next++
+        const position = wal.append({ type: 'points', points: batchPoints(n, 1 + (n % 7)) })
+        await wal.commit()
+        // A commit with nothing new to write, as the engine makes: it must resolve during a shed too.
+        await wal.commit()
+        acked.set(n, position)
+      }
+    }
+    const checkpointer = async () => {
+      for (let k = 0; k < 60; k++) {
+        await wal.checkpoint(wal.position)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      stop = true
+    }
+    await Promise.all([...Array.from({ length: 20 }, committer), checkpointer()])
+    const cp = wal.checkpointPosition
+    const found = new Map<number, number>()
+    for (const r of await collect(wal)) if (r.type === 'points') found.set(batchOf(r.points), r.position)
+    for (const [n, position] of acked) if (position >= cp) assert.equal(found.get(n), position, `batch ${n}`)
+    await wal.checkpoint(wal.position)
+    assert.deepEqual(
+      (await segmentFiles(dir)).map(([, size]) => size),
+      [16],
+    )
     await wal.close()
   })
 })
