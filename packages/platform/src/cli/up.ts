@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
 import { pino } from 'pino'
 import { loadConfig } from '../config/load.js'
-import { startPlatform } from '../platform.js'
 import { VERSION } from '../version.js'
 
 interface UpFlags {
@@ -91,6 +90,9 @@ Examples:
           'anonymous MQTT access is ON: any client can connect without credentials. Use for local experiments only.',
         )
       }
+      // Loaded here, not at the top: every other command would pay for the whole platform's
+      // modules (Fastify, the engine, Parquet...) at start-up, about 0.8 s.
+      const { startPlatform } = await import('../platform.js')
       const platform = await startPlatform(config, logger)
       for (const l of platform.listeners)
         logger.info({ listener: l.name, url: l.url, port: l.port }, `${l.name} on ${l.url}`)
