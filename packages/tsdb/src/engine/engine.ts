@@ -43,6 +43,7 @@ import type {
 } from '../storage/chunk-storage.js'
 import { SqliteChunkStorage } from '../storage/sqlite-storage.js'
 import { Wal, type WalPoint } from '../wal/index.js'
+import type { PointColumns } from '../wal/record-codec.js'
 import type { AggregateBatch, AggregateFunction } from './aggregate.js'
 import { NEW_CLASS, RetentionClassState } from './class-state.js'
 import { ColdTier } from './cold.js'
@@ -179,38 +180,54 @@ export class TimeSeriesEngine {
 
   private async recover(series: readonly SeriesRecord[], signal?: AbortSignal): Promise<void> {
     for (const s of series) this.dict.add(s.id, s.key, true, s.device, s.retentionClass ?? DEFAULT_CLASS)
-    for await (const r of this.wal.replay({ signal })) {
+    for await (const r of this.wal.replayColumns({ signal })) {
       if (r.type === 'series') {
         this.dict.add(r.id, r.key, false, undefined, r.retentionClass)
         continue
       }
-      this.replay(r.points, r.position)
+      this.replay(r.cols, r.start, r.end, r.position)
     }
   }
 
-  /** Adds a replayed record's points to the head, but those retention dropped or a seal stored. */
-  private replay(points: WalPoint[], position: number): void {
+  /** Adds a replayed record's points (cols[start, end)) to the head, but those retention dropped or a seal stored. */
+  private replay(cols: PointColumns, start: number, end: number, position: number): void {
     const byId = this.dict.byId
-    for (const p of points) {
-      if (byId[p.series] === undefined) {
-        throw new TsdbEngineError(
-          'STRATA_TSDB_CATALOG_CONFLICT',
-          `the log has points of series id ${p.series} (at ${position}) but no series record for it`,
-        )
-      }
-    }
+    const { series, ts } = cols
     // The common case, one class and nothing expired: the record as it is.
-    const only = this.classes.size === 1 ? [...this.classes.values()][0] : undefined
-    if (
-      only !== undefined &&
-      points.every((p) => p.ts >= only.expireBefore && byId[p.series]?.retentionClass === only.name)
-    ) {
-      this.counters.replayedPoints += this.head.insert(points, position, only.sealMarks)
+    const only =
+      this.classes.size === 1 ? (this.classes.values().next().value as RetentionClassState) : undefined
+    let whole = only !== undefined
+    const expireBefore = only?.expireBefore ?? Number.NEGATIVE_INFINITY
+    // Batches are mostly series-major: a run of one series' points is looked up once.
+    let prev = -1
+    for (let i = start; i < end; i++) {
+      const id = series[i] as number
+      if (id !== prev) {
+        const s = byId[id]
+        if (s === undefined) {
+          throw new TsdbEngineError(
+            'STRATA_TSDB_CATALOG_CONFLICT',
+            `the log has points of series id ${id} (at ${position}) but no series record for it`,
+          )
+        }
+        if (s.retentionClass !== only?.name) whole = false
+        prev = id
+      }
+      if ((ts[i] as number) < expireBefore) whole = false
+    }
+    if (whole) {
+      const marks = (only as RetentionClassState).sealMarks
+      this.counters.replayedPoints += this.head.insertColumns(cols, start, end, position, marks)
       return
     }
     // Per class: its own horizon and seal marks say which points are stored or gone.
     const groups = new Map<RetentionClassState, WalPoint[]>()
-    for (const p of points) {
+    for (let i = start; i < end; i++) {
+      const p: WalPoint = {
+        series: series[i] as number,
+        ts: ts[i] as number,
+        value: cols.values[i] as number,
+      }
       const c = this.classOf(byId[p.series] as SeriesEntry)
       if (p.ts < c.expireBefore) {
         this.counters.expiredPoints++

@@ -15,7 +15,9 @@
  * head and storage per window (read.ts). So there is one path for late and
  * on-time points, and the cost of lateness falls on the late points' windows.
  */
+
 import type { WalPoint } from '../wal/index.js'
+import type { PointColumns } from '../wal/record-codec.js'
 import { type Points, sortUnique } from './points.js'
 
 export const WINDOW_MS = 3_600_000
@@ -163,6 +165,56 @@ export class Head {
         continue
       }
       ;(win as HeadWindow).chunk(p.series).push(t, p.value)
+      ;(win as HeadWindow).points++
+      added++
+    }
+    return added
+  }
+
+  /**
+   * insert() of a replayed record's points, cols[start, end) (the log's
+   * columns, no object per point), skipping those of windows whose seal mark
+   * is past `position`. Returns the points added.
+   */
+  insertColumns(
+    cols: PointColumns,
+    start: number,
+    end: number,
+    position: number,
+    marks: ReadonlyMap<number, number>,
+  ): number {
+    const { series, ts, values } = cols
+    let added = 0
+    let win = this.last
+    let wStart = win?.start ?? Number.NaN
+    let wEnd = win === undefined ? Number.NaN : wStart + WINDOW_MS
+    let skip = false
+    // Consecutive points of one series (a batch is mostly series-major) share a chunk lookup.
+    let id = -1
+    let chunk: HeadChunk | undefined
+    for (let i = start; i < end; i++) {
+      const t = ts[i] as number
+      if (!(t >= wStart && t < wEnd)) {
+        wStart = windowOf(t)
+        wEnd = wStart + WINDOW_MS
+        chunk = undefined
+        skip = (marks.get(wStart) ?? -1) > position
+        if (skip) continue
+        win = this.windows.get(wStart)
+        if (win === undefined) {
+          win = new HeadWindow(wStart, position)
+          this.windows.set(wStart, win)
+        }
+        this.last = win
+      } else if (skip) {
+        continue
+      }
+      const s = series[i] as number
+      if (s !== id || chunk === undefined) {
+        chunk = (win as HeadWindow).chunk(s)
+        id = s
+      }
+      chunk.push(t, values[i] as number)
       ;(win as HeadWindow).points++
       added++
     }

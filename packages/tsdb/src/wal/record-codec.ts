@@ -71,6 +71,8 @@ const POINTS = 1
 const SERIES = 2
 const CLASSED_SERIES = 3
 const DEFAULT_CLASS = 'default'
+/** The host's byte order: decodeFrameColumns copies a value's bytes as they are on a little-endian one. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 /** Worst case of one encoded point: two 8-byte varints and the value. */
 const MAX_POINT_BYTES = 24
 
@@ -256,6 +258,120 @@ export function decodeFrame(body: Buffer, position: number, from: number, out: R
         r.pos += 8
       }
       if (position + at >= from) out.push({ type: 'points', points, position: position + at })
+    } else if (type === SERIES || type === CLASSED_SERIES) {
+      const id = r.varint()
+      const key = r.text(at)
+      const retentionClass = type === CLASSED_SERIES ? r.text(at) : DEFAULT_CLASS
+      if (position + at >= from)
+        out.push({ type: 'series', id, key, retentionClass, position: position + at })
+    } else {
+      throw new RecordFormatError(at, `unknown record type ${String(type)}`)
+    }
+  }
+}
+
+/**
+ * The points of one frame, decoded into columns (no object per point): a
+ * record's points are [start, end) of them. Reused from frame to frame.
+ */
+export class PointColumns {
+  /** Series ids (the writer takes u32 ids only: decodeFrameColumns refuses others as malformed). */
+  series = new Uint32Array(0)
+  ts = new Float64Array(0)
+  values = new Float64Array(0)
+
+  /** Room for `n` points (contents are not kept). */
+  reserve(n: number): void {
+    if (n <= this.ts.length) return
+    const size = Math.max(n, this.ts.length * 2)
+    this.series = new Uint32Array(size)
+    this.ts = new Float64Array(size)
+    this.values = new Float64Array(size)
+  }
+}
+
+/** A record read back by replayColumns(): a points record's points are cols[start, end), valid until the next frame. */
+export type ColumnRecord =
+  | { type: 'points'; cols: PointColumns; start: number; end: number; position: number }
+  | { type: 'series'; id: number; key: string; retentionClass: string; position: number }
+
+/**
+ * decodeFrame() into columns: the same records and checks (the same
+ * RecordFormatError for the same bytes), the points of the frame's records
+ * written into `cols` (replacing what it held) instead of one object each.
+ */
+export function decodeFrameColumns(
+  body: Buffer,
+  position: number,
+  from: number,
+  cols: PointColumns,
+  out: ColumnRecord[],
+): void {
+  // A point takes at least 10 bytes: the frame holds at most this many.
+  cols.reserve(Math.ceil(body.length / 10))
+  const { series, ts: tss } = cols
+  // Values are copied as their 8 bytes: bit-exact whatever the float (NaN payloads).
+  const valueBytes = new Uint8Array(cols.values.buffer, cols.values.byteOffset, cols.values.byteLength)
+  const len = body.length
+  const r = new Reader(body)
+  let k = 0
+  while (r.pos < len) {
+    const at = r.pos
+    const type = body[r.pos++]
+    if (type === POINTS) {
+      const n = r.varint()
+      if (n * 10 > len - r.pos) throw new RecordFormatError(at, `points record of ${n} points cut short`)
+      const start = k
+      let ts = 0
+      let p = r.pos
+      for (let i = 0; i < n; i++) {
+        // Two varints, inline (as Reader.varint(), the same errors at the same offsets).
+        let id = 0
+        let scale = 1
+        for (let j = 0; ; j++) {
+          if (j === 8) throw new RecordFormatError(p, 'varint longer than 8 bytes')
+          if (p >= len) throw new RecordFormatError(p, 'varint cut short')
+          const b = body[p++] as number
+          id += (b & 0x7f) * scale
+          if (b < 0x80) break
+          scale *= 128
+        }
+        let z = 0
+        scale = 1
+        for (let j = 0; ; j++) {
+          if (j === 8) throw new RecordFormatError(p, 'varint longer than 8 bytes')
+          if (p >= len) throw new RecordFormatError(p, 'varint cut short')
+          const b = body[p++] as number
+          z += (b & 0x7f) * scale
+          if (b < 0x80) break
+          scale *= 128
+        }
+        ts += z % 2 === 0 ? z / 2 : -(z + 1) / 2
+        if (p + 8 > len) throw new RecordFormatError(at, 'points record cut short')
+        if (id > 0xffffffff)
+          throw new RecordFormatError(at, `series id ${id} is not an unsigned 32-bit integer`)
+        series[k] = id
+        tss[k] = ts
+        const o = k * 8
+        if (!LITTLE_ENDIAN) {
+          cols.values[k] = body.readDoubleLE(p)
+          k++
+          p += 8
+          continue
+        }
+        valueBytes[o] = body[p] as number
+        valueBytes[o + 1] = body[p + 1] as number
+        valueBytes[o + 2] = body[p + 2] as number
+        valueBytes[o + 3] = body[p + 3] as number
+        valueBytes[o + 4] = body[p + 4] as number
+        valueBytes[o + 5] = body[p + 5] as number
+        valueBytes[o + 6] = body[p + 6] as number
+        valueBytes[o + 7] = body[p + 7] as number
+        k++
+        p += 8
+      }
+      r.pos = p
+      if (position + at >= from) out.push({ type: 'points', cols, start, end: k, position: position + at })
     } else if (type === SERIES || type === CLASSED_SERIES) {
       const id = r.varint()
       const key = r.text(at)

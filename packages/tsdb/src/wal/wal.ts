@@ -4,9 +4,12 @@ import { type DirLock, lockDir } from './dir-lock.js'
 import { WalCorruptError, WalError, walClosed } from './errors.js'
 import { FrameReader } from './frame-reader.js'
 import {
+  type ColumnRecord,
   decodeFrame,
+  decodeFrameColumns,
   FRAME_HEADER,
   FrameBuffer,
+  PointColumns,
   RecordFormatError,
   type ReplayedRecord,
   type WalRecord,
@@ -221,7 +224,27 @@ export class Wal {
    * Records committed after the iteration began are not included. Throws
    * WalCorruptError on bytes that do not read back.
    */
-  async *replay(options: ReplayOptions = {}): AsyncGenerator<ReplayedRecord, void, undefined> {
+  replay(options: ReplayOptions = {}): AsyncGenerator<ReplayedRecord, void, undefined> {
+    return this.records(options, decodeFrame)
+  }
+
+  /**
+   * replay(), with each points record's points in columns (no object per
+   * point) that stay valid until the iteration reads the next frame: for the
+   * engine's recovery, which copies them into its head as it goes.
+   */
+  replayColumns(options: ReplayOptions = {}): AsyncGenerator<ColumnRecord, void, undefined> {
+    const cols = new PointColumns()
+    return this.records<ColumnRecord>(options, (body, position, from, out) =>
+      decodeFrameColumns(body, position, from, cols, out),
+    )
+  }
+
+  /** replay()'s loop, with the decoding of a frame body into records given. */
+  private async *records<R>(
+    options: ReplayOptions,
+    decode: (body: Buffer, position: number, from: number, out: R[]) => void,
+  ): AsyncGenerator<R, void, undefined> {
     this.live()
     const { signal } = options
     const from = options.from ?? this.checkpointAt
@@ -237,7 +260,7 @@ export class Wal {
     try {
       let i = segments.length - 1
       while (i > 0 && (segments[i] as Segment).base > from) i--
-      const out: ReplayedRecord[] = []
+      const out: R[] = []
       for (; i < segments.length; i++) {
         const seg = segments[i] as Segment
         const segEnd = Math.min(end, segments[i + 1]?.base ?? end)
@@ -250,7 +273,7 @@ export class Wal {
             const bodyPos = seg.base + f.offset - SEGMENT_HEADER + FRAME_HEADER
             if (bodyPos + f.body.length <= from) continue
             try {
-              decodeFrame(f.body, bodyPos, from, out)
+              decode(f.body, bodyPos, from, out)
             } catch (err) {
               if (!(err instanceof RecordFormatError)) throw err
               const at = f.offset + FRAME_HEADER + err.offset
