@@ -236,37 +236,27 @@ export class RecordFormatError extends Error {
 /**
  * Decodes a frame body. `position` is the log position of the body's first
  * byte; records before `from` are parsed (to find the next) but not returned.
+ * One parser serves both read paths: this is decodeFrameColumns() with each
+ * point copied out into an object (for callers that keep records).
  */
 export function decodeFrame(body: Buffer, position: number, from: number, out: ReplayedRecord[]): void {
-  const r = new Reader(body)
-  while (r.pos < body.length) {
-    const at = r.pos
-    const type = body[r.pos++]
-    if (type === POINTS) {
-      const n = r.varint()
-      // A point takes at least 10 bytes: refuse a count the body cannot hold before allocating.
-      if (n * 10 > body.length - r.pos)
-        throw new RecordFormatError(at, `points record of ${n} points cut short`)
-      const points: WalPoint[] = new Array(n)
-      let ts = 0
-      for (let i = 0; i < n; i++) {
-        const series = r.varint()
-        const z = r.varint()
-        ts += z % 2 === 0 ? z / 2 : -(z + 1) / 2
-        if (r.pos + 8 > body.length) throw new RecordFormatError(at, 'points record cut short')
-        points[i] = { series, ts, value: body.readDoubleLE(r.pos) }
-        r.pos += 8
-      }
-      if (position + at >= from) out.push({ type: 'points', points, position: position + at })
-    } else if (type === SERIES || type === CLASSED_SERIES) {
-      const id = r.varint()
-      const key = r.text(at)
-      const retentionClass = type === CLASSED_SERIES ? r.text(at) : DEFAULT_CLASS
-      if (position + at >= from)
-        out.push({ type: 'series', id, key, retentionClass, position: position + at })
-    } else {
-      throw new RecordFormatError(at, `unknown record type ${String(type)}`)
+  const records: ColumnRecord[] = []
+  decodeFrameColumns(body, position, from, new PointColumns(), records)
+  for (const r of records) {
+    if (r.type === 'series') {
+      out.push(r)
+      continue
     }
+    const { cols, start, end } = r
+    const points: WalPoint[] = new Array(end - start)
+    for (let i = start; i < end; i++) {
+      points[i - start] = {
+        series: cols.series[i] as number,
+        ts: cols.ts[i] as number,
+        value: cols.values[i] as number,
+      }
+    }
+    out.push({ type: 'points', points, position: r.position })
   }
 }
 
@@ -296,9 +286,9 @@ export type ColumnRecord =
   | { type: 'series'; id: number; key: string; retentionClass: string; position: number }
 
 /**
- * decodeFrame() into columns: the same records and checks (the same
- * RecordFormatError for the same bytes), the points of the frame's records
- * written into `cols` (replacing what it held) instead of one object each.
+ * The frame parser: its records, with the points of its points records
+ * written into `cols` (replacing what it held), no object per point; a
+ * RecordFormatError for bytes that do not parse. decodeFrame() is built on it.
  */
 export function decodeFrameColumns(
   body: Buffer,
