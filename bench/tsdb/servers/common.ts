@@ -194,3 +194,42 @@ export async function recoverServer(
   }
   throw new Error(`no full answer ${timeoutMs} ms after the restart (${answered}/${probe.length} series)`)
 }
+
+/**
+ * What the server peers share around their own protocol: the process, its pid for CPU
+ * accounting, stop, and the kill -9 recovery test over their write/latest/readBack.
+ */
+export abstract class ServerEngine {
+  protected proc: ServerProc | null = null
+
+  constructor(protected readonly spec: DataSpec) {}
+
+  /** A fresh process on the same data (used again by the recovery test). */
+  protected abstract spawn(): Promise<ServerProc>
+  abstract write(batch: Batch): Promise<void>
+  abstract latest(series: number[]): Promise<Float64Array>
+  abstract readBack(series: number): Promise<{ ts: Float64Array; values: Float64Array }>
+
+  killAndRecover(probe: number[]): Promise<RecoveryResult> {
+    return recoverServer(
+      this.spec,
+      {
+        write: (b) => this.write(b),
+        kill9: async () => this.proc?.kill9(),
+        respawn: () => this.spawn(),
+        latest: (s) => this.latest(s),
+        readBack: (s) => this.readBack(s),
+      },
+      probe,
+    )
+  }
+
+  pid(): number | null {
+    return this.proc?.pid ?? null
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.stop()
+    this.proc = null
+  }
+}

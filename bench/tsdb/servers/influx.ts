@@ -5,16 +5,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, sleep } from '../../broker/proc.js'
-import { type Batch, type BatchSource, BatchStream, type DataSpec, seriesName } from '../data.js'
-import {
-  byMetric,
-  type Engine,
-  type IngestStats,
-  type MinuteAverages,
-  pipelinedIngest,
-  type RecoveryResult,
-} from '../engine.js'
-import { filesSize, recoverServer, requestOk, type ServerProc, spawnServer, waitHttp } from './common.js'
+import { type Batch, type BatchSource, BatchStream, seriesName } from '../data.js'
+import { byMetric, type Engine, type IngestStats, type MinuteAverages, pipelinedIngest } from '../engine.js'
+import { filesSize, requestOk, ServerEngine, type ServerProc, spawnServer, waitHttp } from './common.js'
 
 export const INFLUXD_BIN = '/usr/bin/influxd'
 const DB = 'bench'
@@ -34,13 +27,10 @@ interface InfluxReply {
 const quoteList = (xs: string[]) => [...new Set(xs)].map((m) => `"${m}"`).join(',')
 const deviceRegex = (xs: string[]) => `/^(${[...new Set(xs)].join('|')})$/`
 
-export class InfluxDB implements Engine {
+export class InfluxDB extends ServerEngine implements Engine {
   readonly name = 'influxdb' as const
-  private proc: ServerProc | null = null
   private base = ''
   private dir = ''
-
-  constructor(private readonly spec: DataSpec) {}
 
   async start(dir: string): Promise<void> {
     this.dir = join(dir, 'influx')
@@ -51,7 +41,7 @@ export class InfluxDB implements Engine {
   }
 
   /** A fresh process on new free ports, on the same data (used again by the recovery test). */
-  private async spawn(): Promise<ServerProc> {
+  protected async spawn(): Promise<ServerProc> {
     const port = await freePort()
     const rpcPort = await freePort()
     this.base = `http://127.0.0.1:${port}`
@@ -221,28 +211,5 @@ export class InfluxDB implements Engine {
       ts: Float64Array.from(values, (v) => v[0]),
       values: Float64Array.from(values, (v) => v[1] ?? Number.NaN),
     }
-  }
-
-  killAndRecover(probe: number[]): Promise<RecoveryResult> {
-    return recoverServer(
-      this.spec,
-      {
-        write: (b) => this.write(b),
-        kill9: async () => this.proc?.kill9(),
-        respawn: () => this.spawn(),
-        latest: (s) => this.latest(s),
-        readBack: (s) => this.readBack(s),
-      },
-      probe,
-    )
-  }
-
-  pid(): number | null {
-    return this.proc?.pid ?? null
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.stop()
-    this.proc = null
   }
 }

@@ -5,19 +5,12 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { freePort, sleep } from '../../broker/proc.js'
-import { type Batch, type BatchSource, BatchStream, type DataSpec, endMs, seriesName } from '../data.js'
-import {
-  byMetric,
-  type Engine,
-  type IngestStats,
-  type MinuteAverages,
-  pipelinedIngest,
-  type RecoveryResult,
-} from '../engine.js'
+import { type Batch, type BatchSource, BatchStream, endMs, seriesName } from '../data.js'
+import { byMetric, type Engine, type IngestStats, type MinuteAverages, pipelinedIngest } from '../engine.js'
 import {
   filesSize,
-  recoverServer,
   requestOk,
+  ServerEngine,
   type ServerProc,
   seconds,
   spawnServer,
@@ -38,13 +31,10 @@ interface PromSeries {
 /** `a|b|c` for a regex selector (our names need no escaping). */
 const alternatives = (xs: string[]) => [...new Set(xs)].join('|')
 
-export class VictoriaMetrics implements Engine {
+export class VictoriaMetrics extends ServerEngine implements Engine {
   readonly name = 'victoriametrics' as const
-  private proc: ServerProc | null = null
   private base = ''
   private dataPath = ''
-
-  constructor(private readonly spec: DataSpec) {}
 
   async start(dir: string): Promise<void> {
     this.dataPath = join(dir, 'vm')
@@ -53,7 +43,7 @@ export class VictoriaMetrics implements Engine {
   }
 
   /** A fresh process on a new free port, on the same data (used again by the recovery test). */
-  private async spawn(): Promise<ServerProc> {
+  protected async spawn(): Promise<ServerProc> {
     const port = await freePort()
     this.base = `http://127.0.0.1:${port}`
     this.proc = spawnServer(VM_BIN, [
@@ -235,28 +225,5 @@ export class VictoriaMetrics implements Engine {
       ts: Float64Array.from(order, (i) => ts[i] as number),
       values: Float64Array.from(order, (i) => values[i] as number),
     }
-  }
-
-  killAndRecover(probe: number[]): Promise<RecoveryResult> {
-    return recoverServer(
-      this.spec,
-      {
-        write: (b) => this.write(b),
-        kill9: async () => this.proc?.kill9(),
-        respawn: () => this.spawn(),
-        latest: (s) => this.latest(s),
-        readBack: (s) => this.readBack(s),
-      },
-      probe,
-    )
-  }
-
-  pid(): number | null {
-    return this.proc?.pid ?? null
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.stop()
-    this.proc = null
   }
 }
