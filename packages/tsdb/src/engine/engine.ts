@@ -26,6 +26,13 @@
  * partitions are exported to Parquet before they are dropped, and queries
  * read them back below the raw horizon (cold.ts).
  *
+ * Reading this file: the class is the engine's facade, in the order of a
+ * point's life: open() and recovery (replay of the log into the head), write(),
+ * the queries (raw, aggregate, pickBucket, downsample, latest: thin, over
+ * query.ts, plan.ts, downsample.ts and cold.ts), maintenance (flush, retention
+ * classes, dropBefore over drop.ts, stats, close), then sealing (seal,
+ * sealWindow, checkpoint) and the lazy latest-value lookup at the end.
+ *
  * Directory: `wal/` (the log), `series.db`, `chunks-YYYYMMDD.db`,
  * `rollup-1m-YYYYMM.db` and `rollup-1h-YYYY.db` (the embedded storage,
  * unless another ChunkStorage is given; other classes' files carry the class
