@@ -159,6 +159,49 @@ describe('strata simulate', { timeout: 120_000 }, () => {
     assert.ok(stored >= s.sentPoints, `stored ${stored}, acknowledged ${s.sentPoints}`)
   })
 
+  test('strata telemetry reads what the simulator stored; bad input is one line', async () => {
+    const cli = (args: string[]): Promise<CliResult> =>
+      runStrata(['telemetry', ...args, '--url', api, '--api-key', key], '', 30_000)
+    const latest = await cli(['latest', 'sim-building-0001', '--json'])
+    assert.equal(latest.code, 0, latest.stderr)
+    const values = (JSON.parse(latest.stdout) as { values: { metric: string }[] }).values
+    assert.ok(
+      values.some((v) => v.metric === 'temperature'),
+      latest.stdout,
+    )
+
+    const raw = await cli(['read', 'sim-building-0001', 'temperature', '--from', 'now-1h', '--json'])
+    assert.equal(raw.code, 0, raw.stderr)
+    const lines = JSON.parse(raw.stdout) as { ts?: number[]; done?: boolean }[]
+    assert.ok((lines.find((l) => l.ts)?.ts?.length ?? 0) > 0, raw.stdout)
+    assert.equal(lines.at(-1)?.done, true)
+
+    const buckets = await cli([
+      'read',
+      'sim-building-0001',
+      'temperature',
+      '--from',
+      'now-1h',
+      '--bucket',
+      '1m',
+    ])
+    assert.equal(buckets.code, 0, buckets.stderr)
+    assert.match(buckets.stdout, /^TIME\s+VALUE\n\S+:00\.000Z\s+\d/)
+
+    // Refused by the API: exit 1 and its code; refused locally: exit 2 before any request.
+    assertOneLineError(
+      await cli(['read', 'sim-building-0001', 'temperature', '--bucket', '7q']),
+      1,
+      /STRATA_QUERY_INVALID/,
+    )
+    assertOneLineError(
+      await cli(['read', 'sim-building-0001', 'temperature', '--points', '1']),
+      2,
+      /--points/,
+    )
+    assertOneLineError(await cli(['latest', 'no-such-device']), 1, /not found|STRATA_/i)
+  })
+
   test('bad arguments are exit 2 with one line, before any request', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['--devices', '5', '--profile', 'house'], /Allowed choices are building, factory, fleet/],
